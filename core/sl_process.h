@@ -1,0 +1,78 @@
+/*
+ * sl_process.h: the master and its workers. The master never serves: it
+ * forks worker_processes workers, respawns one that dies, and turns signals
+ * into actions (reload, stop, reopen). Workers run the event loop.
+ */
+#ifndef SL_PROCESS_H
+#define SL_PROCESS_H
+
+#include "sl_config.h"
+#include "sl_cycle.h"
+
+#define SL_MAX_PROCESSES 1024
+
+#define SL_PROCESS_SINGLE 0
+#define SL_PROCESS_MASTER 1
+#define SL_PROCESS_WORKER 3
+#define SL_PROCESS_HELPER 4
+
+typedef void (*sl_spawn_proc_pt)(sl_cycle_t *cycle, void *data);
+
+typedef struct {
+    pid_t pid;
+    int status;
+    sl_spawn_proc_pt proc;
+    void *data;
+    const char *name;
+    sl_uint_t slot_data; /* worker number */
+    unsigned respawn : 1;
+    unsigned exiting : 1;
+    unsigned exited : 1;
+    unsigned detached : 1;
+    unsigned just_spawn : 1;
+} sl_process_t;
+
+#define SL_PROCESS_NORESPAWN -1
+#define SL_PROCESS_JUST_SPAWN -2
+#define SL_PROCESS_RESPAWN -3
+#define SL_PROCESS_JUST_RESPAWN -4
+#define SL_PROCESS_DETACHED -5
+
+/* Signals and what they mean (as nginx). */
+#define SL_RECONFIGURE_SIGNAL SIGHUP
+#define SL_REOPEN_SIGNAL SIGUSR1
+#define SL_NOACCEPT_SIGNAL SIGWINCH
+#define SL_TERMINATE_SIGNAL SIGTERM
+#define SL_SHUTDOWN_SIGNAL SIGQUIT
+#define SL_CHANGEBIN_SIGNAL SIGUSR2
+
+sl_int_t sl_init_signals(sl_log_t *log);
+void sl_master_process_cycle(sl_cycle_t *cycle);
+void sl_single_process_cycle(sl_cycle_t *cycle);
+sl_int_t sl_daemon(sl_log_t *log);
+/* Asks the kernel for more fds; records worker_rlimit_nofile. */
+sl_int_t sl_os_init(sl_log_t *log);
+
+extern sl_uint_t sl_process;
+extern sl_uint_t sl_worker;
+extern pid_t sl_pid;
+extern pid_t sl_parent;
+extern sl_uint_t sl_ncpu;
+extern sl_process_t sl_processes[SL_MAX_PROCESSES];
+extern sl_int_t sl_last_process;
+
+extern volatile sig_atomic_t sl_reap;
+extern volatile sig_atomic_t sl_sigio;
+extern volatile sig_atomic_t sl_sigalrm;
+extern volatile sig_atomic_t sl_terminate;
+extern volatile sig_atomic_t sl_quit;
+extern volatile sig_atomic_t sl_debug_quit;
+extern volatile sig_atomic_t sl_reconfigure;
+extern volatile sig_atomic_t sl_reopen;
+extern volatile sig_atomic_t sl_change_binary;
+extern volatile sig_atomic_t sl_noaccept;
+extern sl_uint_t sl_exiting;
+extern sl_uint_t sl_daemonized;
+extern sl_uint_t sl_inherited;
+
+#endif /* SL_PROCESS_H */
