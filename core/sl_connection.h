@@ -116,6 +116,11 @@ void sl_close_connection(sl_connection_t *c);
 void sl_reusable_connection(sl_connection_t *c, sl_uint_t reusable);
 /* Closes the oldest idle keep-alive connections to free slots. */
 void sl_drain_connections(sl_cycle_t *cycle);
+/*
+ * For a graceful stop: every connection with c->idle set gets c->close = 1
+ * and its read handler called, so its protocol closes it at a safe point.
+ */
+void sl_close_idle_connections(sl_cycle_t *cycle);
 /* Logs a socket error at the connection's log_error level; returns SL_ERROR. */
 sl_int_t sl_connection_error(sl_connection_t *c, sl_err_t err, const char *text);
 sl_int_t sl_tcp_nodelay(sl_connection_t *c);
