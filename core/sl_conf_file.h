@@ -93,7 +93,12 @@ typedef struct {
     sl_buf_t *buffer;
 } sl_conf_dump_t;
 
-/* A block handler replaces directive lookup inside blocks such as types {} or map {}. */
+/*
+ * A block handler replaces directive lookup inside blocks such as types {} or
+ * map {}: each line's words arrive in cf->args. A string it returns is logged
+ * as 'STRING in FILE:LINE' (no directive name); a "{" inside such a block is
+ * an error.
+ */
 typedef char *(*sl_conf_handler_pt)(sl_conf_t *cf, sl_command_t *dummy, void *conf);
 
 struct sl_conf_s {
@@ -128,11 +133,21 @@ char *sl_conf_include(sl_conf_t *cf, sl_command_t *cmd, void *conf);
  * to cycle->prefix. The result is NUL-terminated in the cycle's pool.
  */
 sl_int_t sl_conf_full_name(sl_cycle_t *cycle, sl_str_t *name, sl_uint_t conf_prefix);
-/* Logs "sluice: [LEVEL] MESSAGE in FILE:LINE" (or without location outside a file). */
+/*
+ * Logs "MESSAGE[ (ERRNO: STRERROR)] in FILE:LINE" (" in command line" for -g,
+ * nothing outside a file) to cf->log, or cycle->log when that is NULL. A log
+ * that is stderr alone (startup, -t) or none gets "sluice: [LEVEL] ..." form.
+ */
 void sl_conf_log_error(sl_uint_t level, sl_conf_t *cf, sl_err_t err, const char *fmt, ...);
 
 /* Generic setters. Each writes the field at cmd->offset of conf and logs
- * 'invalid value "TOKEN" in "NAME" directive ...' itself on a bad token. */
+ * 'invalid value "TOKEN" in "NAME" directive ...' itself on a bad token
+ * (num: 'invalid number', size/off: 'invalid size', msec/sec: 'invalid time').
+ * A second occurrence of a flag/str/num/size/off/msec/sec/enum directive is
+ * '"NAME" directive is duplicate'; str_array and keyval append. For num,
+ * size, off, msec (in ms) and sec (in s), a non-NULL cmd->post is an
+ * sl_conf_bounds_t. Bitmask values accumulate over directives (an unset
+ * field counts as 0) and a repeated value only warns. */
 char *sl_conf_set_flag_slot(sl_conf_t *cf, sl_command_t *cmd, void *conf);   /* sl_flag_t */
 char *sl_conf_set_str_slot(sl_conf_t *cf, sl_command_t *cmd, void *conf);    /* sl_str_t */
 char *sl_conf_set_str_array_slot(sl_conf_t *cf, sl_command_t *cmd, void *conf); /* sl_array_t * of sl_str_t */
@@ -186,5 +201,20 @@ typedef struct {
         if (prev.data) { conf.len = prev.len; conf.data = prev.data; } \
         else { conf.len = sizeof(default) - 1; conf.data = (u_char *) default; } \
     }
+
+/*
+ * Parser limits. A parameter (one token, measured before unescaping) longer
+ * than SL_CONF_MAX_PARAM bytes is refused as 'too long parameter'; files may
+ * include files at most SL_CONF_MAX_INCLUDE_DEPTH levels deep (the main file
+ * is level 1), which stops a file that includes itself.
+ * Each file is read whole into the cycle's pool and is recorded in
+ * cycle->config_dump (once per name) when that array has been initialised,
+ * which the cycle should do only for -T.
+ */
+#define SL_CONF_MAX_PARAM 65536
+#define SL_CONF_MAX_INCLUDE_DEPTH 32
+
+/* The module that carries "include" (type SL_CONF_MODULE, allowed in every context). */
+extern sl_module_t sl_conf_module;
 
 #endif /* SL_CONF_FILE_H */

@@ -34,10 +34,10 @@ static int sl_tap_failed;
     do { \
         size_t sl_tap_gl_ = (size_t) (glen); \
         const char *sl_tap_w_ = (want); \
-        int sl_tap_c_ = sl_tap_gl_ == strlen(sl_tap_w_) \
+        int sl_tap_m_ = sl_tap_gl_ == strlen(sl_tap_w_) \
                         && memcmp((got), sl_tap_w_, sl_tap_gl_) == 0; \
-        ok(sl_tap_c_, __VA_ARGS__); \
-        if (!sl_tap_c_) printf("#   got \"%.*s\", want \"%s\"\n", (int) sl_tap_gl_, \
+        ok(sl_tap_m_, __VA_ARGS__); \
+        if (!sl_tap_m_) printf("#   got \"%.*s\", want \"%s\"\n", (int) sl_tap_gl_, \
                                (const char *) (got), sl_tap_w_); \
     } while (0)
 
