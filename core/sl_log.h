@@ -69,4 +69,18 @@ sl_log_t *sl_log_init(void);
 extern pid_t sl_log_pid;
 extern sl_uint_t sl_log_worker;
 
+/* sl_log_stderr() with the given level's word: "sluice: [warn] message". */
+void sl_log_stderr_level(sl_uint_t level, sl_err_t err, const char *fmt, ...);
+
+/*
+ * The value of an "error_log" directive: cf->args[1] is "stderr" or a file
+ * (opened through sl_conf_open_file()), cf->args[2] an optional level, "error"
+ * by default. Fills *head when it has no file yet, else links a new log into
+ * the chain, which stays ordered from the most verbose level down so that the
+ * head's level check in sl_log_error() admits everything some log wants.
+ * Returns SL_CONF_OK, or SL_CONF_ERROR having logged why.
+ */
+struct sl_conf_s;
+char *sl_log_set_log(struct sl_conf_s *cf, sl_log_t **head);
+
 #endif /* SL_LOG_H */

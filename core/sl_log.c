@@ -1,0 +1,311 @@
+/*
+ * sl_log.c: the error log. Each message is formatted once into a bounded
+ * buffer and written with one write() per log, so lines from several
+ * processes sharing a file never interleave.
+ */
+#include "sl_config.h"
+#include "sl_string.h"
+#include "sl_palloc.h"
+#include "sl_array.h"
+#include "sl_log.h"
+#include "sl_time.h"
+#include "sl_conf_file.h"
+#include "sl_cycle.h"
+
+pid_t sl_log_pid;
+sl_uint_t sl_log_worker;
+
+static sl_str_t sl_log_levels[] = {
+    sl_string("stderr"), sl_string("emerg"), sl_string("alert"),
+    sl_string("crit"),   sl_string("error"), sl_string("warn"),
+    sl_string("notice"), sl_string("info"),  sl_string("debug"),
+};
+
+static sl_open_file_t sl_log_stderr_file = { STDERR_FILENO, { 0, (u_char *) "" } };
+static sl_log_t sl_log_bootstrap;
+
+
+/* Appends ": strerror (errno)" within [buf, last). */
+static u_char *
+sl_log_errno(u_char *buf, u_char *last, sl_err_t err)
+{
+    char tmp[128];
+    const char *msg;
+
+    msg = strerror_r(err, tmp, sizeof(tmp));
+    if (msg == NULL) {
+        msg = "Unknown error";
+    }
+
+    return sl_slprintf(buf, last, ": %s (%d)", msg, err);
+}
+
+
+static void
+sl_log_write_fd(sl_fd_t fd, const u_char *buf, size_t len)
+{
+    /* one write per line; a short write to a full disk is not retried */
+    while (write(fd, buf, len) == -1 && errno == EINTR) {
+        continue;
+    }
+}
+
+
+static const sl_str_t *
+sl_log_level_name(sl_uint_t level)
+{
+    if (level >= sl_nelts(sl_log_levels)) {
+        level = SL_LOG_DEBUG;
+    }
+
+    return &sl_log_levels[level];
+}
+
+
+void
+sl_log_error_core(sl_uint_t level, sl_log_t *log, sl_err_t err, const char *fmt, ...)
+{
+    u_char errstr[SL_MAX_ERROR_STR], *p, *last, *end;
+    va_list args;
+    sl_log_t *l;
+    sl_fd_t fd;
+    int saved_errno, wrote_stderr;
+    pid_t pid;
+
+    saved_errno = errno;
+
+    if (sl_cached_err_log_time.data == NULL) {
+        sl_time_update();
+    }
+
+    /* one byte stays free for the newline */
+    last = errstr + SL_MAX_ERROR_STR - 1;
+
+    pid = sl_log_pid ? sl_log_pid : getpid();
+
+    p = sl_slprintf(errstr, last, "%V [%V] %i#%ui: ", &sl_cached_err_log_time,
+                    sl_log_level_name(level), (sl_int_t) pid, sl_log_worker);
+
+    if (log != NULL && log->connection) {
+        p = sl_slprintf(p, last, "*%ui ", log->connection);
+    }
+
+    va_start(args, fmt);
+    p = sl_vslprintf(p, last, fmt, args);
+    va_end(args);
+
+    if (err) {
+        p = sl_log_errno(p, last, err);
+    }
+
+    if (log != NULL && log->handler != NULL && p < last) {
+        end = log->handler(log, p, (size_t) (last - p));
+
+        /* a handler that misbehaves must not move the line past the buffer */
+        if (end != NULL && end >= p && end <= last) {
+            p = end;
+        }
+    }
+
+    *p++ = '\n';
+
+    wrote_stderr = 0;
+
+    for (l = log; l; l = l->next) {
+        if (l->log_level < level) {
+            continue;
+        }
+
+        fd = l->file ? l->file->fd : STDERR_FILENO;
+        if (fd == SL_INVALID_FILE) {
+            continue;
+        }
+
+        if (fd == STDERR_FILENO) {
+            if (wrote_stderr) {
+                continue;
+            }
+
+            wrote_stderr = 1;
+        }
+
+        sl_log_write_fd(fd, errstr, (size_t) (p - errstr));
+    }
+
+    if (log == NULL) {
+        sl_log_write_fd(STDERR_FILENO, errstr, (size_t) (p - errstr));
+    }
+
+    errno = saved_errno;
+}
+
+
+static void
+sl_log_stderr_v(sl_uint_t level, sl_err_t err, const char *fmt, va_list args)
+{
+    u_char errstr[SL_MAX_ERROR_STR], *p, *last;
+    int saved_errno;
+
+    saved_errno = errno;
+
+    last = errstr + SL_MAX_ERROR_STR - 1;
+
+    p = sl_slprintf(errstr, last, "sluice: [%V] ", sl_log_level_name(level));
+    p = sl_vslprintf(p, last, fmt, args);
+
+    if (err) {
+        p = sl_log_errno(p, last, err);
+    }
+
+    *p++ = '\n';
+
+    sl_log_write_fd(STDERR_FILENO, errstr, (size_t) (p - errstr));
+
+    errno = saved_errno;
+}
+
+
+void
+sl_log_stderr(sl_err_t err, const char *fmt, ...)
+{
+    va_list args;
+
+    va_start(args, fmt);
+    sl_log_stderr_v(SL_LOG_EMERG, err, fmt, args);
+    va_end(args);
+}
+
+
+void
+sl_log_stderr_level(sl_uint_t level, sl_err_t err, const char *fmt, ...)
+{
+    va_list args;
+
+    va_start(args, fmt);
+    sl_log_stderr_v(level, err, fmt, args);
+    va_end(args);
+}
+
+
+sl_int_t
+sl_log_level_from_name(const sl_str_t *name)
+{
+    sl_uint_t n;
+
+    for (n = SL_LOG_EMERG; n <= SL_LOG_DEBUG; n++) {
+        if (sl_str_eq(name, &sl_log_levels[n])) {
+            return (sl_int_t) n;
+        }
+    }
+
+    return -1;
+}
+
+
+sl_log_t *
+sl_log_init(void)
+{
+    if (sl_log_pid == 0) {
+        sl_log_pid = getpid();
+    }
+
+    sl_log_bootstrap.log_level = SL_LOG_NOTICE;
+    sl_log_bootstrap.file = &sl_log_stderr_file;
+
+    return &sl_log_bootstrap;
+}
+
+
+/* Links log into the chain at head, keeping the most verbose level first. */
+static void
+sl_log_insert(sl_log_t *head, sl_log_t *log)
+{
+    sl_log_t *l;
+    sl_uint_t level;
+    sl_open_file_t *file;
+
+    /* the head's address is held elsewhere (cycle->log), so swap contents, not links */
+    if (log->log_level > head->log_level) {
+        level = head->log_level;
+        file = head->file;
+        head->log_level = log->log_level;
+        head->file = log->file;
+        log->log_level = level;
+        log->file = file;
+    }
+
+    for (l = head; l->next; l = l->next) {
+        if (log->log_level > l->next->log_level) {
+            break;
+        }
+    }
+
+    log->next = l->next;
+    l->next = log;
+}
+
+
+char *
+sl_log_set_log(sl_conf_t *cf, sl_log_t **head)
+{
+    sl_str_t *value;
+    sl_int_t level;
+    sl_log_t *log;
+    sl_open_file_t *file;
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts < 2 || cf->args->nelts > 3) {
+        sl_conf_log_error(SL_LOG_EMERG, cf, 0, "invalid number of arguments in \"%V\" directive",
+                          &value[0]);
+        return SL_CONF_ERROR;
+    }
+
+    level = SL_LOG_ERR;
+
+    if (cf->args->nelts == 3) {
+        level = sl_log_level_from_name(&value[2]);
+        if (level < 0) {
+            sl_conf_log_error(SL_LOG_EMERG, cf, 0, "invalid log level \"%V\"", &value[2]);
+            return SL_CONF_ERROR;
+        }
+    }
+
+    if (value[1].len == 0) {
+        sl_conf_log_error(SL_LOG_EMERG, cf, 0, "empty log file name in \"%V\" directive",
+                          &value[0]);
+        return SL_CONF_ERROR;
+    }
+
+    if (sl_str_eq_lit(&value[1], "stderr")) {
+        file = &sl_log_stderr_file;
+
+    } else {
+        file = sl_conf_open_file(cf->cycle, &value[1]);
+        if (file == NULL) {
+            return SL_CONF_ERROR;
+        }
+    }
+
+    if (*head != NULL && (*head)->file == NULL) {
+        log = *head;
+
+    } else {
+        log = sl_pcalloc(cf->pool, sizeof(sl_log_t));
+        if (log == NULL) {
+            return SL_CONF_ERROR;
+        }
+    }
+
+    log->log_level = (sl_uint_t) level;
+    log->file = file;
+
+    if (*head == NULL) {
+        *head = log;
+
+    } else if (log != *head) {
+        sl_log_insert(*head, log);
+    }
+
+    return SL_CONF_OK;
+}
