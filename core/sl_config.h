@@ -88,4 +88,7 @@ typedef unsigned char u_char;
 
 #define sl_unused(x) ((void) (x))
 
+/* "[ffff:...:ffff]:65535" with room to spare */
+#define SL_SOCKADDR_STRLEN (INET6_ADDRSTRLEN + sizeof("[]:65535"))
+
 #endif /* SL_CONFIG_H */

@@ -16,19 +16,57 @@ typedef struct sl_http_request_s sl_http_request_t;
 typedef struct sl_http_upstream_s sl_http_upstream_t;
 typedef struct sl_http_log_ctx_s sl_http_log_ctx_t;
 
+typedef struct {
+    void **main_conf;
+    void **srv_conf;
+    void **loc_conf;
+} sl_http_conf_ctx_t;
+
+typedef enum {
+    SL_HTTP_POST_READ_PHASE = 0,
+    SL_HTTP_SERVER_REWRITE_PHASE,
+    SL_HTTP_FIND_CONFIG_PHASE,
+    SL_HTTP_REWRITE_PHASE,
+    SL_HTTP_POST_REWRITE_PHASE,
+    SL_HTTP_PREACCESS_PHASE,
+    SL_HTTP_ACCESS_PHASE,
+    SL_HTTP_POST_ACCESS_PHASE,
+    SL_HTTP_PRECONTENT_PHASE,
+    SL_HTTP_CONTENT_PHASE,
+    SL_HTTP_LOG_PHASE
+} sl_http_phases;
+
+#define SL_HTTP_PHASES_N (SL_HTTP_LOG_PHASE + 1)
+
+/*
+ * A phase handler returns SL_DECLINED (next handler), SL_OK (phase done,
+ * go to the next phase), SL_AGAIN or SL_DONE (the handler took over: it
+ * will finalize the request itself), SL_ERROR (500), or an HTTP status
+ * (>= 200) to answer now. A content handler's return value goes straight
+ * to sl_http_finalize_request().
+ */
+typedef sl_int_t (*sl_http_handler_pt)(sl_http_request_t *r);
+typedef void (*sl_http_event_handler_pt)(sl_http_request_t *r);
+
+/* Cleanups that run when the request ends (before its pool is destroyed). */
+typedef void (*sl_http_cleanup_pt)(void *data);
+typedef struct sl_http_cleanup_s sl_http_cleanup_t;
+struct sl_http_cleanup_s {
+    sl_http_cleanup_pt handler;
+    void *data;
+    sl_http_cleanup_t *next;
+};
+typedef void (*sl_http_client_body_handler_pt)(sl_http_request_t *r);
+
 #include "sl_http_parse.h"
 #include "sl_http_variables.h"
 #include "sl_http_script.h"
 #include "sl_http_request.h"
 #include "sl_http_core_module.h"
 
+
 /* Configuration ---------------------------------------------------------- */
 
-typedef struct {
-    void **main_conf;
-    void **srv_conf;
-    void **loc_conf;
-} sl_http_conf_ctx_t;
 
 typedef struct {
     sl_int_t (*preconfiguration)(sl_conf_t *cf);
@@ -68,31 +106,6 @@ extern sl_uint_t sl_http_max_module;
 
 /* Phases ----------------------------------------------------------------- */
 
-typedef enum {
-    SL_HTTP_POST_READ_PHASE = 0,
-    SL_HTTP_SERVER_REWRITE_PHASE,
-    SL_HTTP_FIND_CONFIG_PHASE,
-    SL_HTTP_REWRITE_PHASE,
-    SL_HTTP_POST_REWRITE_PHASE,
-    SL_HTTP_PREACCESS_PHASE,
-    SL_HTTP_ACCESS_PHASE,
-    SL_HTTP_POST_ACCESS_PHASE,
-    SL_HTTP_PRECONTENT_PHASE,
-    SL_HTTP_CONTENT_PHASE,
-    SL_HTTP_LOG_PHASE
-} sl_http_phases;
-
-#define SL_HTTP_PHASES_N (SL_HTTP_LOG_PHASE + 1)
-
-/*
- * A phase handler returns SL_DECLINED (next handler), SL_OK (phase done,
- * go to the next phase), SL_AGAIN or SL_DONE (the handler took over: it
- * will finalize the request itself), SL_ERROR (500), or an HTTP status
- * (>= 200) to answer now. A content handler's return value goes straight
- * to sl_http_finalize_request().
- */
-typedef sl_int_t (*sl_http_handler_pt)(sl_http_request_t *r);
-typedef void (*sl_http_event_handler_pt)(sl_http_request_t *r);
 
 /* Appends a handler to a phase; call from postconfiguration. NULL on error. */
 sl_http_handler_pt *sl_http_add_phase_handler(sl_conf_t *cf, sl_http_phases phase);
@@ -146,20 +159,11 @@ void sl_http_handler(sl_http_request_t *r);
  * spooled to a temporary file past it, then calls post_handler. Returns
  * SL_OK / SL_AGAIN (post_handler will run later) or an HTTP status / SL_ERROR.
  */
-typedef void (*sl_http_client_body_handler_pt)(sl_http_request_t *r);
 sl_int_t sl_http_read_client_request_body(sl_http_request_t *r,
                                           sl_http_client_body_handler_pt post_handler);
 /* Reads and drops the body so the connection can be kept alive. */
 sl_int_t sl_http_discard_request_body(sl_http_request_t *r);
 
-/* Cleanups that run when the request ends (before its pool is destroyed). */
-typedef void (*sl_http_cleanup_pt)(void *data);
-typedef struct sl_http_cleanup_s sl_http_cleanup_t;
-struct sl_http_cleanup_s {
-    sl_http_cleanup_pt handler;
-    void *data;
-    sl_http_cleanup_t *next;
-};
 sl_http_cleanup_t *sl_http_cleanup_add(sl_http_request_t *r, size_t size);
 
 /* Sets Content-Type from the location's types and the URI's extension. */

@@ -26,6 +26,7 @@ typedef struct {
     sl_http_phase_handler_t *phase_engine;
     sl_uint_t server_rewrite_index;
     sl_uint_t location_rewrite_index;
+    sl_uint_t find_config_index;
     sl_http_phase_t phases[SL_HTTP_PHASES_N];
 
     sl_hash_t variables_hash;
@@ -92,6 +93,20 @@ typedef struct {
     sl_http_core_srv_conf_t *default_server;
     sl_http_virtual_names_t *virtual_names;
 } sl_http_addr_conf_t;
+
+/* One address served by a listening socket (several when it is a wildcard). */
+typedef struct {
+    sl_sockaddr_t sockaddr;
+    socklen_t socklen;
+    unsigned wildcard : 1;
+    sl_http_addr_conf_t conf;
+} sl_http_in_addr_t;
+
+/* What an HTTP listening socket carries in ls->servers. */
+typedef struct {
+    sl_http_in_addr_t *addrs; /* specific addresses first, the wildcard last */
+    sl_uint_t naddrs;
+} sl_http_port_t;
 
 typedef struct sl_http_location_tree_node_s sl_http_location_tree_node_t;
 typedef struct sl_http_core_loc_conf_s sl_http_core_loc_conf_t;
@@ -190,6 +205,15 @@ typedef struct {
 #define SL_HTTP_IMS_OFF 0
 #define SL_HTTP_IMS_EXACT 1
 #define SL_HTTP_IMS_BEFORE 2
+
+/* Registers a location (or an "if" block) of the enclosing block; SL_OK or SL_ERROR. */
+sl_int_t sl_http_add_location(sl_conf_t *cf, sl_queue_t **locations, sl_http_core_loc_conf_t *clcf);
+/* Registers a listen address of a server; SL_OK or SL_ERROR (logged). */
+sl_int_t sl_http_add_listen(sl_conf_t *cf, sl_http_core_srv_conf_t *cscf, sl_http_listen_opt_t *lsopt);
+/* Chooses the server for a Host name among the connection's; SL_OK, SL_DECLINED (none) or SL_ERROR. */
+sl_int_t sl_http_find_virtual_server(sl_connection_t *c, sl_http_virtual_names_t *vn,
+                                     sl_str_t *host, sl_http_request_t *r,
+                                     sl_http_core_srv_conf_t **cscfp);
 
 /* Finds the location for r->uri and sets r->loc_conf; SL_OK, SL_DONE (redirected) or SL_ERROR. */
 sl_int_t sl_http_core_find_location(sl_http_request_t *r);

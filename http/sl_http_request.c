@@ -1,0 +1,1756 @@
+/*
+ * sl_http_request.c: an HTTP/1.x connection from accept to close. Reads
+ * and parses the request line and headers in place, checks them strictly,
+ * chooses the virtual server, runs the phases, and after the response
+ * either keeps the connection alive (pipelined requests are served in
+ * order), closes it lingering, or closes it at once.
+ *
+ * Memory: an idle keep-alive connection holds no pool and no buffer. Header
+ * buffers are heap blocks owned by the connection state and freed as soon
+ * as the request ends (a pipelined remainder is moved to a fresh buffer).
+ */
+#include "sl_core.h"
+#include "sl_http.h"
+
+static void sl_http_wait_request_handler(sl_event_t *rev);
+static void sl_http_process_request_line(sl_event_t *rev);
+static void sl_http_process_request_headers(sl_event_t *rev);
+static ssize_t sl_http_read_request_header(sl_http_request_t *r);
+static sl_int_t sl_http_alloc_large_header_buffer(sl_http_request_t *r, sl_uint_t request_line);
+static sl_int_t sl_http_process_request_uri(sl_http_request_t *r);
+static sl_int_t sl_http_process_request_header(sl_http_request_t *r);
+static sl_int_t sl_http_set_virtual_server(sl_http_request_t *r, sl_str_t *host);
+static void sl_http_process_request(sl_http_request_t *r);
+static void sl_http_request_handler(sl_event_t *ev);
+static void sl_http_set_keepalive(sl_http_request_t *r);
+static void sl_http_keepalive_handler(sl_event_t *rev);
+static void sl_http_set_lingering_close(sl_connection_t *c);
+static void sl_http_lingering_close_handler(sl_event_t *rev);
+static void sl_http_terminate_request(sl_http_request_t *r, sl_int_t rc);
+static void sl_http_finalize_connection(sl_http_request_t *r);
+static void sl_http_writer(sl_http_request_t *r);
+static void sl_http_free_request(sl_http_request_t *r, sl_int_t rc);
+static void sl_http_close_connection(sl_connection_t *c);
+static u_char *sl_http_log_error(sl_log_t *log, u_char *buf, size_t len);
+static sl_http_request_t *sl_http_create_request(sl_connection_t *c);
+
+/*
+ * Connection state that lives only while the connection is busy: the
+ * connection's pool, log and header buffers. Between keep-alive requests
+ * the connection keeps just the address configuration in c->data.
+ */
+typedef struct {
+    sl_http_connection_t hc;
+    sl_log_t log;
+    sl_http_addr_conf_t *addr_conf;
+    sl_http_request_t *request; /* the current request, for log lines */
+    sl_buf_t *large[64];        /* large header buffers of the current request */
+    sl_uint_t nlarge;
+} sl_http_conn_state_t;
+
+/* Known request headers: each sets its shortcut in headers_in. */
+typedef sl_int_t (*sl_http_header_handler_pt)(sl_http_request_t *r, sl_table_elt_t *h,
+                                              sl_uint_t offset);
+
+typedef struct {
+    sl_str_t name; /* lowercase */
+    sl_uint_t offset;
+    sl_http_header_handler_pt handler;
+} sl_http_header_t;
+
+static sl_int_t sl_http_process_header_line(sl_http_request_t *r, sl_table_elt_t *h,
+                                            sl_uint_t offset);
+static sl_int_t sl_http_process_unique_header_line(sl_http_request_t *r, sl_table_elt_t *h,
+                                                   sl_uint_t offset);
+static sl_int_t sl_http_process_host(sl_http_request_t *r, sl_table_elt_t *h, sl_uint_t offset);
+static sl_int_t sl_http_process_connection(sl_http_request_t *r, sl_table_elt_t *h,
+                                           sl_uint_t offset);
+static sl_int_t sl_http_process_content_length(sl_http_request_t *r, sl_table_elt_t *h,
+                                               sl_uint_t offset);
+
+#define SL_HTTP_HEADER(name, field, handler) \
+    { sl_string(name), offsetof(sl_http_headers_in_t, field), handler }
+
+static sl_http_header_t sl_http_headers_in[] = {
+    SL_HTTP_HEADER("host", host, sl_http_process_host),
+    SL_HTTP_HEADER("connection", connection, sl_http_process_connection),
+    SL_HTTP_HEADER("if-modified-since", if_modified_since, sl_http_process_unique_header_line),
+    SL_HTTP_HEADER("if-unmodified-since", if_unmodified_since,
+                   sl_http_process_unique_header_line),
+    SL_HTTP_HEADER("if-match", if_match, sl_http_process_unique_header_line),
+    SL_HTTP_HEADER("if-none-match", if_none_match, sl_http_process_unique_header_line),
+    SL_HTTP_HEADER("user-agent", user_agent, sl_http_process_header_line),
+    SL_HTTP_HEADER("referer", referer, sl_http_process_header_line),
+    SL_HTTP_HEADER("content-length", content_length, sl_http_process_content_length),
+    SL_HTTP_HEADER("content-type", content_type, sl_http_process_header_line),
+    SL_HTTP_HEADER("range", range, sl_http_process_header_line),
+    SL_HTTP_HEADER("if-range", if_range, sl_http_process_unique_header_line),
+    SL_HTTP_HEADER("transfer-encoding", transfer_encoding, sl_http_process_header_line),
+    SL_HTTP_HEADER("te", te, sl_http_process_header_line),
+    SL_HTTP_HEADER("expect", expect, sl_http_process_unique_header_line),
+    SL_HTTP_HEADER("upgrade", upgrade, sl_http_process_header_line),
+    SL_HTTP_HEADER("cookie", cookie, sl_http_process_header_line),
+    SL_HTTP_HEADER("x-forwarded-for", x_forwarded_for, sl_http_process_header_line),
+    SL_HTTP_HEADER("keep-alive", keep_alive, sl_http_process_header_line),
+    { sl_null_string, 0, NULL }
+};
+
+/* The known-header table hashed by the parser's name hash, built on first use. */
+#define SL_HTTP_HEADERS_HASH_SIZE 64
+static sl_http_header_t *sl_http_headers_hash[SL_HTTP_HEADERS_HASH_SIZE][2];
+
+static void
+sl_http_headers_hash_init(void)
+{
+    sl_uint_t i, key, slot;
+
+    if (sl_http_headers_hash[0][1] != NULL || sl_http_headers_hash[1][0] != NULL) {
+        return;
+    }
+    for (i = 0; sl_http_headers_in[i].name.len; i++) {
+        key = sl_hash_key(sl_http_headers_in[i].name.data, sl_http_headers_in[i].name.len);
+        slot = key % SL_HTTP_HEADERS_HASH_SIZE;
+        if (sl_http_headers_hash[slot][0] == NULL) {
+            sl_http_headers_hash[slot][0] = &sl_http_headers_in[i];
+        } else {
+            sl_http_headers_hash[slot][1] = &sl_http_headers_in[i];
+        }
+    }
+}
+
+static sl_http_header_t *
+sl_http_find_header(sl_uint_t hash, u_char *lowcase, size_t len)
+{
+    sl_uint_t slot, i;
+    sl_http_header_t *hh;
+
+    slot = hash % SL_HTTP_HEADERS_HASH_SIZE;
+    for (i = 0; i < 2; i++) {
+        hh = sl_http_headers_hash[slot][i];
+        if (hh && hh->name.len == len && memcmp(hh->name.data, lowcase, len) == 0) {
+            return hh;
+        }
+    }
+    return NULL;
+}
+
+/* Accept ------------------------------------------------------------------ */
+
+static sl_http_addr_conf_t *
+sl_http_find_addr_conf(sl_connection_t *c)
+{
+    sl_uint_t i;
+    sl_sockaddr_t local;
+    socklen_t len;
+    sl_http_port_t *port;
+
+    port = c->listening->servers;
+    if (port->naddrs == 1) {
+        return &port->addrs[0].conf;
+    }
+
+    /* a wildcard socket serving several addresses: which one was dialled */
+    len = sizeof(local);
+    if (getsockname(c->fd, &local.sa, &len) == -1) {
+        sl_connection_error(c, sl_socket_errno, "getsockname() failed");
+        return NULL;
+    }
+    for (i = 0; i < port->naddrs - 1; i++) {
+        if (sl_cmp_sockaddr(&local.sa, len, &port->addrs[i].sockaddr.sa,
+                            port->addrs[i].socklen, 0) == SL_OK) {
+            return &port->addrs[i].conf;
+        }
+    }
+    return &port->addrs[port->naddrs - 1].conf;
+}
+
+void
+sl_http_init_connection(sl_connection_t *c)
+{
+    sl_event_t *rev;
+    sl_http_addr_conf_t *addr_conf;
+    sl_http_core_srv_conf_t *cscf;
+
+    sl_http_headers_hash_init();
+
+    addr_conf = sl_http_find_addr_conf(c);
+    if (addr_conf == NULL) {
+        sl_close_connection(c);
+        return;
+    }
+
+    c->data = addr_conf;
+    c->log_error = SL_ERROR_INFO;
+
+    rev = c->read;
+    rev->handler = sl_http_wait_request_handler;
+    c->write->handler = sl_http_request_handler;
+
+    cscf = addr_conf->default_server;
+    sl_event_add_timer(rev, cscf->client_header_timeout);
+    sl_reusable_connection(c, 1);
+
+    if (rev->ready) {
+        sl_http_wait_request_handler(rev);
+    }
+}
+
+/* Creates the busy-connection state (pool, log); NULL on allocation failure. */
+static sl_http_conn_state_t *
+sl_http_connection_busy(sl_connection_t *c, sl_http_addr_conf_t *addr_conf)
+{
+    sl_http_conn_state_t *cs;
+
+    c->pool = sl_create_pool(addr_conf->default_server->connection_pool_size, c->log);
+    if (c->pool == NULL) {
+        return NULL;
+    }
+    cs = sl_pcalloc(c->pool, sizeof(sl_http_conn_state_t));
+    if (cs == NULL) {
+        return NULL;
+    }
+    cs->addr_conf = addr_conf;
+    cs->hc.addr_conf = addr_conf;
+    cs->hc.conf_ctx = addr_conf->default_server->ctx;
+
+    cs->log = *c->listening->logp;
+    cs->log.connection = c->number;
+    cs->log.handler = sl_http_log_error;
+    cs->log.data = cs;
+    cs->log.action = "reading client request line";
+    c->log = &cs->log;
+    c->read->log = c->log;
+    c->write->log = c->log;
+    return cs;
+}
+
+/* Returns the connection to the idle state: no pool, no buffer. */
+static void
+sl_http_connection_idle(sl_connection_t *c, sl_http_addr_conf_t *addr_conf)
+{
+    if (c->buffer) {
+        sl_free(c->buffer);
+        c->buffer = NULL;
+    }
+    if (c->pool) {
+        sl_destroy_pool(c->pool);
+        c->pool = NULL;
+    }
+    c->log = c->listening->logp;
+    c->read->log = c->log;
+    c->write->log = c->log;
+    c->data = addr_conf;
+}
+
+/* A buffer of size bytes in one heap block (header and data). */
+static sl_buf_t *
+sl_http_alloc_header_buf(size_t size, sl_log_t *log)
+{
+    sl_buf_t *b;
+
+    b = sl_alloc(sizeof(sl_buf_t) + size, log);
+    if (b == NULL) {
+        return NULL;
+    }
+    sl_memzero(b, sizeof(sl_buf_t));
+    b->start = (u_char *) (b + 1);
+    b->pos = b->start;
+    b->last = b->start;
+    b->end = b->start + size;
+    b->temporary = 1;
+    return b;
+}
+
+static sl_http_conn_state_t *
+sl_http_conn_state(sl_connection_t *c)
+{
+    return (sl_http_conn_state_t *) c->log->data;
+}
+
+/*
+ * Waits for the first bytes of a request (on a new or a keep-alive
+ * connection); allocates nothing until bytes are there.
+ */
+static void
+sl_http_wait_request_handler(sl_event_t *rev)
+{
+    ssize_t n;
+    size_t size;
+    sl_buf_t *b;
+    sl_connection_t *c;
+    sl_http_addr_conf_t *addr_conf;
+    sl_http_request_t *r;
+    sl_http_core_srv_conf_t *cscf;
+    u_char probe[1];
+
+    c = rev->data;
+
+    if (rev->timedout) {
+        sl_log_error(SL_LOG_INFO, c->log, 0, "client timed out");
+        sl_http_close_connection(c);
+        return;
+    }
+    if (c->close) {
+        sl_http_close_connection(c);
+        return;
+    }
+
+    addr_conf = c->data;
+    cscf = addr_conf->default_server;
+    size = cscf->client_header_buffer_size;
+
+    /* learn whether there is anything to read before allocating a buffer */
+    if (c->buffer == NULL) {
+        n = recv(c->fd, probe, 1, MSG_PEEK);
+        if (n == 0) {
+            sl_log_error(SL_LOG_INFO, c->log, 0, "client closed connection");
+            sl_http_close_connection(c);
+            return;
+        }
+        if (n == -1) {
+            if (sl_socket_errno == EAGAIN) {
+                rev->ready = 0;
+                return;
+            }
+            sl_connection_error(c, sl_socket_errno, "recv() failed");
+            sl_http_close_connection(c);
+            return;
+        }
+        c->buffer = sl_http_alloc_header_buf(size, c->log);
+        if (c->buffer == NULL) {
+            sl_http_close_connection(c);
+            return;
+        }
+    }
+
+    b = c->buffer;
+    n = c->recv(c, b->last, b->end - b->last);
+
+    if (n == SL_AGAIN) {
+        if (b->pos == b->last) {
+            /* nothing after all: drop the buffer again */
+            sl_free(c->buffer);
+            c->buffer = NULL;
+        }
+        return;
+    }
+    if (n == SL_ERROR) {
+        sl_http_close_connection(c);
+        return;
+    }
+    if (n == 0) {
+        sl_log_error(SL_LOG_INFO, c->log, 0, "client closed connection");
+        sl_http_close_connection(c);
+        return;
+    }
+    b->last += n;
+
+    sl_reusable_connection(c, 0);
+    c->idle = 0;
+
+    if (sl_http_connection_busy(c, addr_conf) == NULL) {
+        sl_http_close_connection(c);
+        return;
+    }
+
+    r = sl_http_create_request(c);
+    if (r == NULL) {
+        sl_http_close_connection(c);
+        return;
+    }
+
+    rev->handler = sl_http_process_request_line;
+    sl_http_process_request_line(rev);
+}
+
+static sl_http_request_t *
+sl_http_create_request(sl_connection_t *c)
+{
+    sl_pool_t *pool;
+    sl_http_request_t *r;
+    sl_http_conn_state_t *cs;
+    sl_http_core_srv_conf_t *cscf;
+    sl_http_core_main_conf_t *cmcf;
+    sl_http_conf_ctx_t *ctx;
+    sl_time_t *tp;
+
+    cs = sl_http_conn_state(c);
+    cscf = cs->addr_conf->default_server;
+    ctx = cscf->ctx;
+
+    pool = sl_create_pool(cscf->request_pool_size, c->log);
+    if (pool == NULL) {
+        return NULL;
+    }
+    r = sl_pcalloc(pool, sizeof(sl_http_request_t));
+    if (r == NULL) {
+        sl_destroy_pool(pool);
+        return NULL;
+    }
+
+    r->pool = pool;
+    r->signature = SL_HTTP_REQUEST_SIGNATURE;
+    r->connection = c;
+    r->http_connection = &cs->hc;
+    r->main_conf = ctx->main_conf;
+    r->srv_conf = ctx->srv_conf;
+    r->loc_conf = ctx->loc_conf;
+    r->header_in = c->buffer;
+    r->read_event_handler = NULL;
+
+    r->ctx = sl_pcalloc(pool, sizeof(void *) * sl_http_max_module);
+    if (r->ctx == NULL) {
+        goto failed;
+    }
+
+    cmcf = sl_http_get_module_main_conf(r, sl_http_core_module);
+    r->variables = sl_pcalloc(pool, cmcf->variables.nelts * sizeof(sl_http_variable_value_t)
+                                        + sizeof(sl_http_variable_value_t));
+    if (r->variables == NULL) {
+        goto failed;
+    }
+
+    if (sl_list_init(&r->headers_in.headers, pool, 16, sizeof(sl_table_elt_t)) != SL_OK
+        || sl_list_init(&r->headers_out.headers, pool, 8, sizeof(sl_table_elt_t)) != SL_OK) {
+        goto failed;
+    }
+
+    r->headers_in.content_length_n = -1;
+    r->headers_in.keep_alive_n = -1;
+    r->headers_out.content_length_n = -1;
+    r->headers_out.last_modified_time = -1;
+
+    r->main = r;
+    r->count = 1;
+    r->uri_changes = SL_HTTP_MAX_URI_CHANGES + 1;
+    r->http_state = SL_HTTP_READING_REQUEST_STATE;
+
+    tp = sl_timeofday();
+    r->start_sec = tp->sec;
+    r->start_msec = tp->msec;
+
+    c->data = r;
+    c->requests++;
+    cs->request = r;
+
+    return r;
+
+failed:
+    sl_destroy_pool(pool);
+    return NULL;
+}
+
+/* Reading the header ------------------------------------------------------ */
+
+static ssize_t
+sl_http_read_request_header(sl_http_request_t *r)
+{
+    ssize_t n;
+    sl_event_t *rev;
+    sl_connection_t *c;
+    sl_http_core_srv_conf_t *cscf;
+
+    c = r->connection;
+    rev = c->read;
+
+    n = r->header_in->last - r->header_in->pos;
+    if (n > 0) {
+        return n;
+    }
+
+    if (rev->ready) {
+        n = c->recv(c, r->header_in->last, r->header_in->end - r->header_in->last);
+    } else {
+        n = SL_AGAIN;
+    }
+
+    if (n == SL_AGAIN) {
+        if (!rev->timer_set) {
+            cscf = sl_http_get_module_srv_conf(r, sl_http_core_module);
+            sl_event_add_timer(rev, cscf->client_header_timeout);
+        }
+        return SL_AGAIN;
+    }
+
+    if (n == 0) {
+        sl_log_error(SL_LOG_INFO, c->log, 0, "client prematurely closed connection");
+    }
+
+    if (n == 0 || n == SL_ERROR) {
+        c->error = 1;
+        c->log->action = "reading client request headers";
+        sl_http_finalize_request(r, SL_HTTP_BAD_REQUEST);
+        return SL_ERROR;
+    }
+
+    r->header_in->last += n;
+    return n;
+}
+
+/* Logs why a request is rejected (every rejection leaves an info line) and answers. */
+static void
+sl_http_reject(sl_http_request_t *r, sl_int_t status, const char *why)
+{
+    sl_log_error(SL_LOG_INFO, r->connection->log, 0, "%s", why);
+    r->keepalive = 0;
+    r->lingering_close = 1;
+    sl_http_finalize_request(r, status);
+}
+
+static void
+sl_http_process_request_line(sl_event_t *rev)
+{
+    ssize_t n;
+    sl_int_t rc;
+    sl_connection_t *c;
+    sl_http_request_t *r;
+
+    c = rev->data;
+    r = c->data;
+
+    if (rev->timedout) {
+        sl_log_error(SL_LOG_INFO, c->log, ETIMEDOUT, "client timed out");
+        c->timedout = 1;
+        sl_http_close_request(r, SL_HTTP_REQUEST_TIME_OUT);
+        return;
+    }
+
+    rc = SL_AGAIN;
+
+    for (;;) {
+        if (rc == SL_AGAIN) {
+            n = sl_http_read_request_header(r);
+            if (n == SL_AGAIN || n == SL_ERROR) {
+                break;
+            }
+        }
+
+        rc = sl_http_parse_request_line(&r->parse, r->header_in);
+
+        if (rc == SL_OK) {
+            r->request_line.data = r->parse.request_start;
+            r->request_line.len = r->parse.request_end - r->parse.request_start;
+            r->method = r->parse.method;
+            r->method_name.data = r->parse.request_start;
+            r->method_name.len = r->parse.method_end - r->parse.request_start;
+            r->http_protocol.data = r->parse.http_protocol_start;
+            r->http_protocol.len = r->parse.request_end - r->parse.http_protocol_start;
+            r->http_version = r->parse.http_major * 1000
+                              + (r->parse.http_minor > 1 ? 1 : r->parse.http_minor);
+            if (r->parse.schema_start) {
+                r->schema.data = r->parse.schema_start;
+                r->schema.len = r->parse.schema_end - r->parse.schema_start;
+            }
+
+            if (sl_http_process_request_uri(r) != SL_OK) {
+                break;
+            }
+
+            if (r->parse.host_start && r->parse.host_end) {
+                sl_str_t host;
+                host.data = r->parse.host_start;
+                host.len = r->parse.host_end - r->parse.host_start;
+                if (sl_http_set_virtual_server(r, &host) != SL_OK) {
+                    break;
+                }
+            }
+
+            c->log->action = "reading client request headers";
+            rev->handler = sl_http_process_request_headers;
+            sl_http_process_request_headers(rev);
+            break;
+        }
+
+        if (rc == SL_AGAIN) {
+            if (r->header_in->pos == r->header_in->end) {
+                rc = sl_http_alloc_large_header_buffer(r, 1);
+                if (rc == SL_ERROR) {
+                    sl_http_close_request(r, SL_HTTP_INTERNAL_SERVER_ERROR);
+                    break;
+                }
+                if (rc == SL_DECLINED) {
+                    r->request_line.len = r->header_in->end - r->parse.request_start;
+                    r->request_line.data = r->parse.request_start;
+                    sl_http_reject(r, SL_HTTP_REQUEST_URI_TOO_LARGE, "client sent too long URI");
+                    break;
+                }
+                rc = SL_AGAIN;
+            }
+            continue;
+        }
+
+        /* a malformed line */
+        if (r->parse.request_start && r->parse.request_start < r->header_in->pos) {
+            r->request_line.data = r->parse.request_start;
+            r->request_line.len = r->header_in->pos - r->parse.request_start;
+        }
+        if (rc == SL_HTTP_PARSE_INVALID_VERSION) {
+            sl_http_reject(r, SL_HTTP_VERSION_NOT_SUPPORTED, "client sent unsupported HTTP version");
+        } else if (rc == SL_HTTP_PARSE_INVALID_METHOD) {
+            sl_http_reject(r, SL_HTTP_NOT_ALLOWED, "client sent CONNECT method");
+        } else {
+            sl_http_reject(r, SL_HTTP_BAD_REQUEST, "client sent invalid request");
+        }
+        break;
+    }
+
+    sl_http_run_posted_requests(c);
+}
+
+/* Decodes and normalises the path; splits args and extension. */
+static sl_int_t
+sl_http_process_request_uri(sl_http_request_t *r)
+{
+    u_char *path_end;
+    size_t len;
+    sl_http_core_srv_conf_t *cscf;
+
+    r->unparsed_uri.data = r->parse.uri_start;
+    r->unparsed_uri.len = r->parse.uri_end - r->parse.uri_start;
+    r->valid_unparsed_uri = 1;
+
+    path_end = r->parse.args_start ? r->parse.args_start - 1 : r->parse.uri_end;
+
+    if (r->parse.args_start) {
+        r->args.data = r->parse.args_start;
+        r->args.len = r->parse.uri_end - r->parse.args_start;
+    }
+
+    if (r->parse.empty_path_in_uri) {
+        sl_str_set(&r->uri, "/");
+    } else if (r->parse.complex_uri || r->parse.quoted_uri) {
+        cscf = sl_http_get_module_srv_conf(r, sl_http_core_module);
+        len = path_end - r->parse.uri_start;
+        r->uri.data = sl_pnalloc(r->pool, len ? len : 1);
+        if (r->uri.data == NULL) {
+            sl_http_close_request(r, SL_HTTP_INTERNAL_SERVER_ERROR);
+            return SL_ERROR;
+        }
+        if (sl_http_normalize_uri(r->parse.uri_start, len, r->uri.data, &r->uri.len,
+                                  cscf->merge_slashes ? SL_HTTP_MERGE_SLASHES : 0)
+            != SL_OK) {
+            r->uri.len = 0;
+            sl_http_reject(r, SL_HTTP_BAD_REQUEST, "client sent invalid request URI");
+            return SL_ERROR;
+        }
+    } else {
+        r->uri.data = r->parse.uri_start;
+        r->uri.len = path_end - r->parse.uri_start;
+    }
+
+    if (r->uri.len == 0 || r->uri.data[0] != '/') {
+        /* asterisk-form: "OPTIONS *" */
+        if (r->uri.len == 1 && r->uri.data[0] == '*') {
+            return SL_OK;
+        }
+        sl_http_reject(r, SL_HTTP_BAD_REQUEST, "client sent invalid request URI");
+        return SL_ERROR;
+    }
+
+    r->plus_in_uri = r->parse.plus_in_uri;
+
+    for (size_t i = r->uri.len; i > 0; i--) {
+        if (r->uri.data[i - 1] == '/') {
+            break;
+        }
+        if (r->uri.data[i - 1] == '.') {
+            r->exten.data = &r->uri.data[i];
+            r->exten.len = r->uri.len - i;
+            break;
+        }
+    }
+
+    return SL_OK;
+}
+
+static void
+sl_http_process_request_headers(sl_event_t *rev)
+{
+    u_char *p;
+    ssize_t n;
+    sl_int_t rc, rv;
+    sl_table_elt_t *h;
+    sl_connection_t *c;
+    sl_http_header_t *hh;
+    sl_http_request_t *r;
+    sl_http_core_srv_conf_t *cscf;
+
+    c = rev->data;
+    r = c->data;
+
+    if (rev->timedout) {
+        sl_log_error(SL_LOG_INFO, c->log, ETIMEDOUT, "client timed out");
+        c->timedout = 1;
+        sl_http_close_request(r, SL_HTTP_REQUEST_TIME_OUT);
+        return;
+    }
+
+    cscf = sl_http_get_module_srv_conf(r, sl_http_core_module);
+    rc = SL_AGAIN;
+
+    for (;;) {
+        if (rc == SL_AGAIN) {
+            if (r->header_in->pos == r->header_in->end) {
+                rv = sl_http_alloc_large_header_buffer(r, 0);
+                if (rv == SL_ERROR) {
+                    sl_http_close_request(r, SL_HTTP_INTERNAL_SERVER_ERROR);
+                    break;
+                }
+                if (rv == SL_DECLINED) {
+                    sl_http_reject(r, SL_HTTP_REQUEST_HEADER_TOO_LARGE,
+                                   "client sent too long header line");
+                    break;
+                }
+            }
+            n = sl_http_read_request_header(r);
+            if (n == SL_AGAIN || n == SL_ERROR) {
+                break;
+            }
+        }
+
+        rc = sl_http_parse_header_line(&r->parse, r->header_in, 1);
+
+        if (rc == SL_OK) {
+            r->request_length += r->header_in->pos - r->parse.header_name_start;
+
+            if (!cscf->underscores_in_headers
+                && memchr(r->parse.header_name_start, '_',
+                          r->parse.header_name_end - r->parse.header_name_start)) {
+                sl_log_error(SL_LOG_INFO, c->log, 0, "client sent invalid header: \"%*s\"",
+                             (size_t) (r->parse.header_end - r->parse.header_name_start),
+                             r->parse.header_name_start);
+                continue;
+            }
+
+            h = sl_list_push(&r->headers_in.headers);
+            if (h == NULL) {
+                sl_http_close_request(r, SL_HTTP_INTERNAL_SERVER_ERROR);
+                break;
+            }
+
+            h->hash = r->parse.header_hash;
+            h->key.data = r->parse.header_name_start;
+            h->key.len = r->parse.header_name_end - r->parse.header_name_start;
+            h->value.data = r->parse.header_start;
+            h->value.len = r->parse.header_end - r->parse.header_start;
+            h->next = NULL;
+
+            h->lowcase_key = sl_pnalloc(r->pool, h->key.len);
+            if (h->lowcase_key == NULL) {
+                sl_http_close_request(r, SL_HTTP_INTERNAL_SERVER_ERROR);
+                break;
+            }
+            if (h->key.len == r->parse.lowcase_index) {
+                sl_memcpy(h->lowcase_key, r->parse.lowcase_header, h->key.len);
+            } else {
+                sl_strlow(h->lowcase_key, h->key.data, h->key.len);
+            }
+
+            hh = sl_http_find_header(h->hash, h->lowcase_key, h->key.len);
+            if (hh && hh->handler(r, h, hh->offset) != SL_OK) {
+                break;
+            }
+            continue;
+        }
+
+        if (rc == SL_HTTP_PARSE_HEADER_DONE) {
+            r->request_length += r->header_in->pos - r->header_in->start;
+            r->http_state = SL_HTTP_PROCESS_REQUEST_STATE;
+
+            if (sl_http_process_request_header(r) != SL_OK) {
+                break;
+            }
+            sl_http_process_request(r);
+            break;
+        }
+
+        if (rc == SL_AGAIN) {
+            continue;
+        }
+
+        /* SL_HTTP_PARSE_INVALID_HEADER */
+        p = r->header_in->pos;
+        sl_log_error(SL_LOG_INFO, c->log, 0, "client sent invalid header line at byte 0x%02xd",
+                     (int) (p < r->header_in->last ? *p : 0));
+        r->keepalive = 0;
+        r->lingering_close = 1;
+        sl_http_finalize_request(r, SL_HTTP_BAD_REQUEST);
+        break;
+    }
+
+    sl_http_run_posted_requests(c);
+}
+
+/*
+ * Moves the partial request line or header line into a large header
+ * buffer. Returns SL_OK, SL_DECLINED when the item would not fit even in a
+ * large buffer or all large buffers are used, SL_ERROR on allocation failure.
+ */
+static sl_int_t
+sl_http_alloc_large_header_buffer(sl_http_request_t *r, sl_uint_t request_line)
+{
+    u_char *old;
+    size_t keep;
+    sl_buf_t *b;
+    sl_http_conn_state_t *cs;
+    sl_http_core_srv_conf_t *cscf;
+
+    cs = sl_http_conn_state(r->connection);
+    cscf = sl_http_get_module_srv_conf(r, sl_http_core_module);
+
+    old = sl_http_parse_pending(&r->parse);
+    if (old == NULL) {
+        old = r->header_in->pos;
+    }
+    keep = r->header_in->pos - old;
+
+    if (keep >= cscf->large_client_header_buffers.size
+        || cs->nlarge >= (sl_uint_t) cscf->large_client_header_buffers.num
+        || cs->nlarge >= sl_nelts(cs->large)) {
+        return SL_DECLINED;
+    }
+    if (request_line && r->header_in->start != r->connection->buffer->start) {
+        /* the request line already had a large buffer of its own */
+        return SL_DECLINED;
+    }
+
+    b = sl_http_alloc_header_buf(cscf->large_client_header_buffers.size, r->connection->log);
+    if (b == NULL) {
+        return SL_ERROR;
+    }
+    cs->large[cs->nlarge++] = b;
+
+    sl_memcpy(b->start, old, keep);
+    b->pos = b->start + keep;
+    b->last = b->pos;
+    sl_http_parse_relocate(&r->parse, old, b->start);
+
+    r->header_in = b;
+    return SL_OK;
+}
+
+/* Header handlers ---------------------------------------------------------- */
+
+static sl_int_t
+sl_http_process_header_line(sl_http_request_t *r, sl_table_elt_t *h, sl_uint_t offset)
+{
+    sl_table_elt_t **ph;
+
+    ph = (sl_table_elt_t **) ((char *) &r->headers_in + offset);
+    while (*ph) {
+        ph = &(*ph)->next;
+    }
+    *ph = h;
+    return SL_OK;
+}
+
+static sl_int_t
+sl_http_process_unique_header_line(sl_http_request_t *r, sl_table_elt_t *h, sl_uint_t offset)
+{
+    sl_table_elt_t **ph;
+
+    ph = (sl_table_elt_t **) ((char *) &r->headers_in + offset);
+    if (*ph == NULL) {
+        *ph = h;
+        return SL_OK;
+    }
+
+    sl_log_error(SL_LOG_INFO, r->connection->log, 0,
+                 "client sent duplicate header line: \"%V: %V\", previous value: \"%V: %V\"",
+                 &h->key, &h->value, &(*ph)->key, &(*ph)->value);
+    sl_http_reject(r, SL_HTTP_BAD_REQUEST, "client sent duplicate header");
+    return SL_ERROR;
+}
+
+/*
+ * Validates a host name and lowercases it into pool memory, without a
+ * trailing dot or a port. Returns SL_OK, or SL_DECLINED for an invalid host.
+ */
+static sl_int_t
+sl_http_validate_host(sl_str_t *host, sl_pool_t *pool)
+{
+    u_char *h, ch;
+    size_t i, dot_pos, host_len;
+    enum { sw_usual = 0, sw_literal, sw_rest } state;
+
+    dot_pos = host->len;
+    host_len = host->len;
+    h = host->data;
+    state = sw_usual;
+
+    for (i = 0; i < host->len; i++) {
+        ch = h[i];
+        switch (ch) {
+        case '.':
+            if (dot_pos == i - 1) {
+                return SL_DECLINED;
+            }
+            dot_pos = i;
+            break;
+        case ':':
+            if (state == sw_usual) {
+                host_len = i;
+                state = sw_rest;
+            }
+            break;
+        case '[':
+            if (i == 0) {
+                state = sw_literal;
+            }
+            break;
+        case ']':
+            if (state == sw_literal) {
+                host_len = i + 1;
+                state = sw_rest;
+            }
+            break;
+        case '\0':
+        case '/':
+        case '\\':
+            return SL_DECLINED;
+        default:
+            if (ch < 0x21 || ch == 0x7f) {
+                return SL_DECLINED;
+            }
+            if (state == sw_rest && (ch < '0' || ch > '9')) {
+                return SL_DECLINED;
+            }
+            break;
+        }
+    }
+
+    if (dot_pos == host_len - 1) {
+        host_len--;
+    }
+    if (host_len == 0) {
+        return SL_DECLINED;
+    }
+
+    h = sl_pnalloc(pool, host_len);
+    if (h == NULL) {
+        return SL_ERROR;
+    }
+    sl_strlow(h, host->data, host_len);
+    host->data = h;
+    host->len = host_len;
+    return SL_OK;
+}
+
+static sl_int_t
+sl_http_process_host(sl_http_request_t *r, sl_table_elt_t *h, sl_uint_t offset)
+{
+    sl_str_t host;
+
+    if (r->headers_in.host) {
+        sl_log_error(SL_LOG_INFO, r->connection->log, 0,
+                     "client sent duplicate host header: \"%V: %V\", previous value: \"%V: %V\"",
+                     &h->key, &h->value, &r->headers_in.host->key, &r->headers_in.host->value);
+        sl_http_reject(r, SL_HTTP_BAD_REQUEST, "client sent several Host headers");
+        return SL_ERROR;
+    }
+    r->headers_in.host = h;
+    sl_unused(offset);
+
+    host = h->value;
+    switch (sl_http_validate_host(&host, r->pool)) {
+    case SL_DECLINED:
+        sl_http_reject(r, SL_HTTP_BAD_REQUEST, "client sent invalid host header");
+        return SL_ERROR;
+    case SL_ERROR:
+        sl_http_close_request(r, SL_HTTP_INTERNAL_SERVER_ERROR);
+        return SL_ERROR;
+    default:
+        break;
+    }
+
+    /* an absolute-form target's host wins over the Host header (RFC 9112 3.2.2) */
+    if (r->headers_in.server.len) {
+        return SL_OK;
+    }
+
+    if (sl_http_set_virtual_server(r, &host) != SL_OK) {
+        return SL_ERROR;
+    }
+    r->headers_in.server = host;
+    return SL_OK;
+}
+
+static sl_int_t
+sl_http_process_connection(sl_http_request_t *r, sl_table_elt_t *h, sl_uint_t offset)
+{
+    if (sl_strlcasestrn(h->value.data, h->value.data + h->value.len, (u_char *) "close",
+                        sizeof("close") - 1)) {
+        r->headers_in.connection_type = SL_HTTP_CONNECTION_CLOSE;
+    } else if (sl_strlcasestrn(h->value.data, h->value.data + h->value.len,
+                               (u_char *) "keep-alive", sizeof("keep-alive") - 1)) {
+        if (r->headers_in.connection_type != SL_HTTP_CONNECTION_CLOSE) {
+            r->headers_in.connection_type = SL_HTTP_CONNECTION_KEEP_ALIVE;
+        }
+    }
+    return sl_http_process_header_line(r, h, offset);
+}
+
+static sl_int_t
+sl_http_process_content_length(sl_http_request_t *r, sl_table_elt_t *h, sl_uint_t offset)
+{
+    off_t n;
+
+    sl_unused(offset);
+
+    n = sl_http_parse_content_length(h->value.data, h->value.len);
+    if (n == -1) {
+        sl_log_error(SL_LOG_INFO, r->connection->log, 0,
+                     "client sent invalid \"Content-Length\" header: \"%V\"", &h->value);
+        sl_http_reject(r, SL_HTTP_BAD_REQUEST, "client sent invalid Content-Length");
+        return SL_ERROR;
+    }
+    if (r->headers_in.content_length) {
+        /* RFC 9112 6.3: differing or repeated lengths are unrecoverable */
+        sl_http_reject(r, SL_HTTP_BAD_REQUEST, "client sent duplicate Content-Length header");
+        return SL_ERROR;
+    }
+    r->headers_in.content_length = h;
+    r->headers_in.content_length_n = n;
+    return SL_OK;
+}
+
+/* Checks the header block as a whole once it is complete. */
+static sl_int_t
+sl_http_process_request_header(sl_http_request_t *r)
+{
+    sl_int_t te;
+    sl_table_elt_t *h;
+
+    if (r->headers_in.server.len == 0 && r->parse.host_start) {
+        /* the host came from an absolute-form target */
+        sl_str_t host;
+        host.data = r->parse.host_start;
+        host.len = r->parse.host_end - r->parse.host_start;
+        if (sl_http_validate_host(&host, r->pool) != SL_OK) {
+            sl_http_reject(r, SL_HTTP_BAD_REQUEST, "client sent invalid host in request line");
+            return SL_ERROR;
+        }
+        r->headers_in.server = host;
+    }
+
+    if (r->headers_in.host == NULL && r->http_version > SL_HTTP_VERSION_10) {
+        sl_http_reject(r, SL_HTTP_BAD_REQUEST,
+                       "client sent HTTP/1.1 request without \"Host\" header");
+        return SL_ERROR;
+    }
+
+    h = r->headers_in.transfer_encoding;
+    if (h) {
+        if (r->http_version < SL_HTTP_VERSION_11) {
+            sl_http_reject(r, SL_HTTP_BAD_REQUEST,
+                           "client sent \"Transfer-Encoding\" header in HTTP/1.0 request");
+            return SL_ERROR;
+        }
+        if (h->next) {
+            sl_http_reject(r, SL_HTTP_BAD_REQUEST,
+                           "client sent several \"Transfer-Encoding\" headers");
+            return SL_ERROR;
+        }
+        if (r->headers_in.content_length) {
+            sl_http_reject(r, SL_HTTP_BAD_REQUEST,
+                           "client sent \"Content-Length\" and \"Transfer-Encoding\" headers");
+            return SL_ERROR;
+        }
+        te = sl_http_parse_transfer_encoding(h->value.data, h->value.len);
+        if (te != SL_HTTP_TE_CHUNKED) {
+            sl_log_error(SL_LOG_INFO, r->connection->log, 0,
+                         "client sent unknown \"Transfer-Encoding\": \"%V\"", &h->value);
+            sl_http_reject(r, SL_HTTP_BAD_REQUEST, "client sent unsupported Transfer-Encoding");
+            return SL_ERROR;
+        }
+        r->headers_in.chunked = 1;
+    }
+
+    if (r->headers_in.expect && r->http_version > SL_HTTP_VERSION_10
+        && r->headers_in.expect->value.len == sizeof("100-continue") - 1
+        && sl_strncasecmp(r->headers_in.expect->value.data, (u_char *) "100-continue",
+                          sizeof("100-continue") - 1) == 0) {
+        r->headers_in.expect_continue = 1;
+    }
+
+    if (r->method == SL_HTTP_TRACE) {
+        sl_http_reject(r, SL_HTTP_NOT_ALLOWED, "client sent TRACE method");
+        return SL_ERROR;
+    }
+
+    return SL_OK;
+}
+
+/* Virtual servers ------------------------------------------------------------ */
+
+sl_int_t
+sl_http_find_virtual_server(sl_connection_t *c, sl_http_virtual_names_t *vn, sl_str_t *host,
+                            sl_http_request_t *r, sl_http_core_srv_conf_t **cscfp)
+{
+    sl_uint_t i, key;
+    sl_int_t rc;
+    sl_http_core_srv_conf_t *cscf;
+
+    sl_unused(c);
+
+    if (vn == NULL) {
+        return SL_DECLINED;
+    }
+
+    key = sl_hash_key(host->data, host->len);
+    cscf = sl_hash_find_combined(&vn->names, key, host->data, host->len);
+    if (cscf) {
+        *cscfp = cscf;
+        return SL_OK;
+    }
+
+    for (i = 0; i < vn->nregex; i++) {
+        rc = sl_http_regex_exec(r, vn->regex[i].regex, host);
+        if (rc == SL_DECLINED) {
+            continue;
+        }
+        if (rc == SL_OK) {
+            *cscfp = vn->regex[i].server;
+            return SL_OK;
+        }
+        return SL_ERROR;
+    }
+
+    return SL_DECLINED;
+}
+
+static sl_int_t
+sl_http_set_virtual_server(sl_http_request_t *r, sl_str_t *host)
+{
+    sl_int_t rc;
+    sl_http_conn_state_t *cs;
+    sl_http_core_srv_conf_t *cscf;
+
+    cs = sl_http_conn_state(r->connection);
+
+    rc = sl_http_find_virtual_server(r->connection, cs->addr_conf->virtual_names, host, r, &cscf);
+    if (rc == SL_ERROR) {
+        sl_http_close_request(r, SL_HTTP_INTERNAL_SERVER_ERROR);
+        return SL_ERROR;
+    }
+    if (rc == SL_DECLINED) {
+        return SL_OK; /* the default server */
+    }
+
+    r->srv_conf = cscf->ctx->srv_conf;
+    r->loc_conf = cscf->ctx->loc_conf;
+    return SL_OK;
+}
+
+/* Processing ---------------------------------------------------------------- */
+
+static void
+sl_http_block_reading(sl_http_request_t *r)
+{
+    sl_unused(r);
+    /* edge-triggered: the event is simply not acted on until someone reads */
+}
+
+static void
+sl_http_process_request(sl_http_request_t *r)
+{
+    sl_connection_t *c;
+    sl_http_core_loc_conf_t *clcf;
+
+    c = r->connection;
+
+    if (c->read->timer_set) {
+        sl_event_del_timer(c->read);
+    }
+
+    c->log->action = "processing client request";
+    c->read->handler = sl_http_request_handler;
+    c->write->handler = sl_http_request_handler;
+    r->read_event_handler = sl_http_block_reading;
+
+    /* keep-alive by version and Connection, and never while the worker stops */
+    if (r->http_version >= SL_HTTP_VERSION_11) {
+        r->keepalive = r->headers_in.connection_type != SL_HTTP_CONNECTION_CLOSE;
+    } else {
+        r->keepalive = r->headers_in.connection_type == SL_HTTP_CONNECTION_KEEP_ALIVE;
+    }
+    if (sl_exiting) {
+        r->keepalive = 0;
+    }
+
+    clcf = sl_http_get_module_loc_conf(r, sl_http_core_module);
+    if (clcf->tcp_nodelay) {
+        (void) sl_tcp_nodelay(c);
+    }
+
+    sl_http_handler(r);
+}
+
+static void
+sl_http_request_handler(sl_event_t *ev)
+{
+    sl_connection_t *c;
+    sl_http_request_t *r;
+
+    c = ev->data;
+    r = c->data;
+
+    if (ev->write) {
+        r->write_event_handler(r);
+    } else {
+        r->read_event_handler(r);
+    }
+
+    sl_http_run_posted_requests(c);
+}
+
+void
+sl_http_run_posted_requests(sl_connection_t *c)
+{
+    /* no subrequests yet: nothing is ever posted */
+    sl_unused(c);
+}
+
+sl_http_cleanup_t *
+sl_http_cleanup_add(sl_http_request_t *r, size_t size)
+{
+    sl_http_cleanup_t *cln;
+
+    cln = sl_palloc(r->pool, sizeof(sl_http_cleanup_t));
+    if (cln == NULL) {
+        return NULL;
+    }
+    if (size) {
+        cln->data = sl_palloc(r->pool, size);
+        if (cln->data == NULL) {
+            return NULL;
+        }
+    } else {
+        cln->data = NULL;
+    }
+    cln->handler = NULL;
+    cln->next = r->cleanup;
+    r->cleanup = cln;
+    return cln;
+}
+
+/* Finalising ---------------------------------------------------------------- */
+
+void
+sl_http_finalize_request(sl_http_request_t *r, sl_int_t rc)
+{
+    sl_connection_t *c;
+    sl_http_core_loc_conf_t *clcf;
+
+    c = r->connection;
+
+    if (rc == SL_DONE) {
+        sl_http_finalize_connection(r);
+        return;
+    }
+
+    if (rc == SL_OK && r->done) {
+        /* already finalised once (e.g. a handler finished after its output) */
+        sl_http_finalize_connection(r);
+        return;
+    }
+
+    if (rc == SL_DECLINED) {
+        r->content_handler = NULL;
+        r->write_event_handler = sl_http_core_run_phases;
+        sl_http_core_run_phases(r);
+        return;
+    }
+
+    if (rc == SL_ERROR || rc == SL_HTTP_REQUEST_TIME_OUT || rc == SL_HTTP_CLIENT_CLOSED_REQUEST
+        || rc == SL_HTTP_CLOSE || c->error) {
+        sl_http_terminate_request(r, rc);
+        return;
+    }
+
+    if (rc >= SL_HTTP_SPECIAL_RESPONSE || rc == SL_HTTP_CREATED || rc == SL_HTTP_NO_CONTENT) {
+        if (c->read->timer_set) {
+            sl_event_del_timer(c->read);
+        }
+        if (c->write->timer_set) {
+            sl_event_del_timer(c->write);
+        }
+        sl_http_finalize_request(r, sl_http_special_response_handler(r, rc));
+        return;
+    }
+
+    /* rc is SL_OK or SL_AGAIN: the response may still be on its way out */
+    if (r->out || r->buffered || rc == SL_AGAIN) {
+        if (!r->header_sent && rc == SL_AGAIN && r->out == NULL) {
+            /* a handler is waiting for something; it will finalise later */
+            return;
+        }
+        r->write_event_handler = sl_http_writer;
+        clcf = sl_http_get_module_loc_conf(r, sl_http_core_module);
+        if (!c->write->ready && !c->write->timer_set) {
+            sl_event_add_timer(c->write, clcf->send_timeout);
+        }
+        return;
+    }
+
+    if (c->read->timer_set) {
+        sl_event_del_timer(c->read);
+    }
+    if (c->write->timer_set) {
+        sl_event_del_timer(c->write);
+    }
+
+    r->done = 1;
+    r->read_event_handler = sl_http_block_reading;
+    r->write_event_handler = sl_http_block_reading;
+
+    sl_http_finalize_connection(r);
+}
+
+static void
+sl_http_writer(sl_http_request_t *r)
+{
+    sl_int_t rc;
+    sl_event_t *wev;
+    sl_connection_t *c;
+    sl_http_core_loc_conf_t *clcf;
+
+    c = r->connection;
+    wev = c->write;
+    clcf = sl_http_get_module_loc_conf(r, sl_http_core_module);
+
+    if (wev->timedout) {
+        sl_log_error(SL_LOG_INFO, c->log, ETIMEDOUT, "client timed out");
+        c->timedout = 1;
+        sl_http_finalize_request(r, SL_HTTP_REQUEST_TIME_OUT);
+        return;
+    }
+
+    rc = sl_http_output_filter(r, NULL);
+
+    if (r->out || r->buffered) {
+        if (!wev->ready) {
+            sl_event_add_timer(wev, clcf->send_timeout);
+        } else if (wev->timer_set) {
+            sl_event_del_timer(wev);
+        }
+        if (rc == SL_ERROR) {
+            sl_http_finalize_request(r, rc);
+        }
+        return;
+    }
+
+    if (wev->timer_set) {
+        sl_event_del_timer(wev);
+    }
+    r->write_event_handler = sl_http_block_reading;
+    sl_http_finalize_request(r, rc == SL_AGAIN ? SL_OK : rc);
+}
+
+static void
+sl_http_finalize_connection(sl_http_request_t *r)
+{
+    sl_http_core_loc_conf_t *clcf;
+
+    if (r->main->count > 1) {
+        r->main->count--;
+        return;
+    }
+
+    if (r->reading_body) {
+        /* the body reader will finalise once the rest of the body is in */
+        return;
+    }
+
+    if (r->discard_body) {
+        /* finish discarding, then keep alive */
+        clcf = sl_http_get_module_loc_conf(r, sl_http_core_module);
+        r->lingering_close = 1;
+        if (!r->connection->read->timer_set) {
+            sl_event_add_timer(r->connection->read, clcf->lingering_timeout);
+        }
+        return;
+    }
+
+    clcf = sl_http_get_module_loc_conf(r, sl_http_core_module);
+
+    if (!sl_terminate && !sl_exiting && r->keepalive && clcf->keepalive_timeout > 0) {
+        sl_http_set_keepalive(r);
+        return;
+    }
+
+    if (clcf->lingering_close == SL_HTTP_LINGERING_ALWAYS
+        || (clcf->lingering_close == SL_HTTP_LINGERING_ON
+            && (r->lingering_close || r->header_in->pos < r->header_in->last
+                || r->connection->read->ready || r->connection->read->pending_eof == 0))) {
+        sl_connection_t *c = r->connection;
+        sl_http_free_request(r, 0);
+        sl_http_set_lingering_close(c);
+        return;
+    }
+
+    sl_http_close_request(r, 0);
+}
+
+static void
+sl_http_terminate_request(sl_http_request_t *r, sl_int_t rc)
+{
+    sl_http_cleanup_t *cln;
+
+    for (cln = r->cleanup; cln; cln = cln->next) {
+        if (cln->handler) {
+            cln->handler(cln->data);
+            cln->handler = NULL;
+        }
+    }
+    r->main->count = 1;
+    sl_http_close_request(r, rc);
+}
+
+void
+sl_http_close_request(sl_http_request_t *r, sl_int_t rc)
+{
+    sl_connection_t *c;
+
+    c = r->connection;
+    r = r->main;
+
+    if (r->count > 1) {
+        r->count--;
+        return;
+    }
+    r->count = 0;
+
+    sl_http_free_request(r, rc);
+    sl_http_close_connection(c);
+}
+
+/* Runs the log phase and releases everything the request owns. */
+static void
+sl_http_free_request(sl_http_request_t *r, sl_int_t rc)
+{
+    sl_uint_t i, n;
+    sl_pool_t *pool;
+    sl_http_cleanup_t *cln;
+    sl_http_handler_pt *log_handler;
+    sl_http_core_main_conf_t *cmcf;
+    sl_http_conn_state_t *cs;
+
+    for (cln = r->cleanup; cln; cln = cln->next) {
+        if (cln->handler) {
+            cln->handler(cln->data);
+            cln->handler = NULL;
+        }
+    }
+
+    if (rc > 0 && (r->headers_out.status == 0 || r->connection->sent == 0)) {
+        r->headers_out.status = rc;
+    }
+
+    if (!r->logged && r->http_state != SL_HTTP_READING_REQUEST_STATE) {
+        r->logged = 1;
+        r->connection->log->action = "logging request";
+        cmcf = sl_http_get_module_main_conf(r, sl_http_core_module);
+        log_handler = cmcf->phases[SL_HTTP_LOG_PHASE].handlers.elts;
+        n = cmcf->phases[SL_HTTP_LOG_PHASE].handlers.nelts;
+        for (i = 0; i < n; i++) {
+            log_handler[i](r);
+        }
+    } else if (!r->logged && r->request_line.len && rc != SL_HTTP_REQUEST_TIME_OUT
+               && rc != 0) {
+        /* a request rejected while its headers were read is logged too */
+        r->logged = 1;
+        cmcf = sl_http_get_module_main_conf(r, sl_http_core_module);
+        log_handler = cmcf->phases[SL_HTTP_LOG_PHASE].handlers.elts;
+        n = cmcf->phases[SL_HTTP_LOG_PHASE].handlers.nelts;
+        for (i = 0; i < n; i++) {
+            log_handler[i](r);
+        }
+    }
+
+    if (r->request_body && r->request_body->temp_fd != SL_INVALID_FILE
+        && r->request_body->temp_fd != 0) {
+        close(r->request_body->temp_fd);
+        r->request_body->temp_fd = SL_INVALID_FILE;
+    }
+
+    if (r->connection->pool) {
+        cs = sl_http_conn_state(r->connection);
+        if (cs->request == r) {
+            cs->request = NULL;
+        }
+    }
+
+    r->signature = 0;
+    pool = r->pool;
+    r->pool = NULL;
+    sl_destroy_pool(pool);
+}
+
+static void
+sl_http_free_large_buffers(sl_http_conn_state_t *cs, sl_buf_t *keep)
+{
+    sl_uint_t i;
+
+    for (i = 0; i < cs->nlarge; i++) {
+        if (cs->large[i] != keep) {
+            sl_free(cs->large[i]);
+        }
+    }
+    cs->nlarge = 0;
+}
+
+static void
+sl_http_close_connection(sl_connection_t *c)
+{
+    if (c->pool) {
+        sl_http_conn_state_t *cs = sl_http_conn_state(c);
+        sl_http_free_large_buffers(cs, NULL);
+    }
+    if (c->buffer) {
+        sl_free(c->buffer);
+        c->buffer = NULL;
+    }
+    if (c->pool) {
+        sl_pool_t *pool = c->pool;
+        c->pool = NULL;
+        c->log = c->listening->logp;
+        c->read->log = c->log;
+        c->write->log = c->log;
+        sl_destroy_pool(pool);
+    }
+    c->destroyed = 1;
+    sl_close_connection(c);
+}
+
+/* Keep-alive ---------------------------------------------------------------- */
+
+static void
+sl_http_set_keepalive(sl_http_request_t *r)
+{
+    size_t rest, size;
+    sl_buf_t *b, *nb;
+    sl_event_t *rev;
+    sl_connection_t *c;
+    sl_http_conn_state_t *cs;
+    sl_http_addr_conf_t *addr_conf;
+    sl_http_core_loc_conf_t *clcf;
+    sl_http_core_srv_conf_t *cscf;
+
+    c = r->connection;
+    rev = c->read;
+    cs = sl_http_conn_state(c);
+    addr_conf = cs->addr_conf;
+    clcf = sl_http_get_module_loc_conf(r, sl_http_core_module);
+    cscf = addr_conf->default_server;
+
+    b = r->header_in;
+    rest = b->last - b->pos;
+
+    sl_http_free_request(r, 0);
+    c->data = addr_conf;
+
+    if (rest) {
+        /* a pipelined request: keep its bytes in a buffer of the normal size if they fit */
+        size = sl_max(rest, cscf->client_header_buffer_size);
+        if (b == c->buffer && b->pos != b->start) {
+            sl_memmove(b->start, b->pos, rest);
+            b->pos = b->start;
+            b->last = b->start + rest;
+            sl_http_free_large_buffers(cs, NULL);
+        } else if (b != c->buffer) {
+            if (rest <= cscf->client_header_buffer_size) {
+                sl_memcpy(c->buffer->start, b->pos, rest);
+                c->buffer->pos = c->buffer->start;
+                c->buffer->last = c->buffer->start + rest;
+                sl_http_free_large_buffers(cs, NULL);
+            } else {
+                /* the large buffer becomes the connection's buffer */
+                nb = b;
+                sl_memmove(nb->start, nb->pos, rest);
+                nb->pos = nb->start;
+                nb->last = nb->start + rest;
+                sl_http_free_large_buffers(cs, nb);
+                sl_free(c->buffer);
+                c->buffer = nb;
+            }
+        }
+        sl_unused(size);
+
+        cs->log.action = "reading client pipelined request line";
+        r = sl_http_create_request(c);
+        if (r == NULL) {
+            sl_http_close_connection(c);
+            return;
+        }
+        rev->handler = sl_http_process_request_line;
+        sl_event_add_timer(rev, cscf->client_header_timeout);
+        sl_http_process_request_line(rev);
+        return;
+    }
+
+    /* idle: release everything but the slot */
+    sl_http_free_large_buffers(cs, NULL);
+    sl_http_connection_idle(c, addr_conf);
+
+    rev->handler = sl_http_keepalive_handler;
+    c->write->handler = sl_http_request_handler;
+    c->idle = 1;
+    sl_reusable_connection(c, 1);
+    sl_event_add_timer(rev, clcf->keepalive_timeout);
+
+    if (rev->ready) {
+        sl_http_keepalive_handler(rev);
+    }
+}
+
+static void
+sl_http_keepalive_handler(sl_event_t *rev)
+{
+    sl_connection_t *c;
+
+    c = rev->data;
+
+    if (rev->timedout || c->close) {
+        sl_http_close_connection(c);
+        return;
+    }
+
+    /* the same path as a new connection's first bytes, header timer included */
+    if (rev->timer_set) {
+        sl_event_del_timer(rev);
+    }
+    sl_event_add_timer(rev, ((sl_http_addr_conf_t *) c->data)->default_server
+                                ->client_header_timeout);
+    rev->handler = sl_http_wait_request_handler;
+    sl_http_wait_request_handler(rev);
+
+    if (!c->destroyed && c->buffer == NULL && c->idle) {
+        /* nothing arrived after all: wait as an idle keep-alive connection again */
+        rev->handler = sl_http_keepalive_handler;
+    }
+}
+
+/* Lingering close ---------------------------------------------------------- */
+
+typedef struct {
+    sl_msec_t deadline;
+    sl_msec_t timeout;
+} sl_http_lingering_t;
+
+static void
+sl_http_set_lingering_close(sl_connection_t *c)
+{
+    sl_event_t *rev;
+    sl_http_lingering_t *lg;
+    sl_http_conn_state_t *cs;
+    sl_http_core_loc_conf_t *clcf;
+    sl_http_conf_ctx_t *ctx;
+
+    rev = c->read;
+    cs = sl_http_conn_state(c);
+    ctx = cs->hc.conf_ctx;
+    clcf = ctx->loc_conf[sl_http_core_module.ctx_index];
+
+    lg = sl_palloc(c->pool, sizeof(sl_http_lingering_t));
+    if (lg == NULL) {
+        sl_http_close_connection(c);
+        return;
+    }
+    lg->deadline = sl_current_msec + clcf->lingering_time;
+    lg->timeout = clcf->lingering_timeout;
+    cs->request = NULL;
+    c->data = lg;
+
+    rev->handler = sl_http_lingering_close_handler;
+    c->write->handler = sl_http_lingering_close_handler;
+    c->log->action = "lingering close";
+
+    if (shutdown(c->fd, SHUT_WR) == -1) {
+        sl_connection_error(c, sl_socket_errno, "shutdown() failed");
+        sl_http_close_connection(c);
+        return;
+    }
+
+    sl_event_add_timer(rev, lg->timeout);
+    sl_http_lingering_close_handler(rev);
+}
+
+static void
+sl_http_lingering_close_handler(sl_event_t *rev)
+{
+    ssize_t n;
+    sl_msec_t timer;
+    sl_connection_t *c;
+    sl_http_lingering_t *lg;
+    u_char buffer[SL_HTTP_DISCARD_BUFFER_SIZE];
+
+    c = rev->data;
+    if (rev->write) {
+        return;
+    }
+    lg = c->data;
+
+    if (rev->timedout) {
+        sl_http_close_connection(c);
+        return;
+    }
+
+    timer = lg->deadline - sl_current_msec;
+    if ((sl_msec_int_t) timer <= 0) {
+        sl_http_close_connection(c);
+        return;
+    }
+
+    do {
+        n = c->recv(c, buffer, SL_HTTP_DISCARD_BUFFER_SIZE);
+        if (n == SL_ERROR || n == 0) {
+            sl_http_close_connection(c);
+            return;
+        }
+    } while (rev->ready);
+
+    sl_event_add_timer(rev, sl_min(timer, lg->timeout));
+}
+
+/* Log context ---------------------------------------------------------------- */
+
+static u_char *
+sl_http_log_error(sl_log_t *log, u_char *buf, size_t len)
+{
+    u_char *p, *last, text[SL_SOCKADDR_STRLEN];
+    size_t n;
+    sl_connection_t *c;
+    sl_http_request_t *r;
+    sl_http_conn_state_t *cs;
+    sl_http_core_srv_conf_t *cscf;
+
+    p = buf;
+    last = buf + len;
+    cs = log->data;
+
+    if (log->action) {
+        p = sl_slprintf(p, last, " while %s", log->action);
+    }
+
+    r = cs->request;
+    if (r == NULL || r->signature != SL_HTTP_REQUEST_SIGNATURE) {
+        return p;
+    }
+    c = r->connection;
+
+    n = sl_sock_ntop(&c->sockaddr.sa, c->socklen, text, sizeof(text), 0);
+    p = sl_slprintf(p, last, ", client: %*s", n, text);
+
+    cscf = sl_http_get_module_srv_conf(r, sl_http_core_module);
+    p = sl_slprintf(p, last, ", server: %V", &cscf->server_name);
+
+    if (r->request_line.len) {
+        p = sl_slprintf(p, last, ", request: \"%V\"", &r->request_line);
+    }
+    if (r->headers_in.host) {
+        p = sl_slprintf(p, last, ", host: \"%V\"", &r->headers_in.host->value);
+    }
+
+    return p;
+}
