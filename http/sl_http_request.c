@@ -1352,27 +1352,17 @@ sl_http_finalize_connection(sl_http_request_t *r)
 {
     sl_http_core_loc_conf_t *clcf;
 
+    clcf = sl_http_get_module_loc_conf(r, sl_http_core_module);
+
     if (r->main->count > 1) {
+        /* someone still holds the request: a body reader or the discarder */
+        if (r->discard_body) {
+            /* the discard handler stays in charge; it must not wait forever */
+            sl_event_add_timer(r->connection->read, clcf->lingering_timeout);
+        }
         r->main->count--;
         return;
     }
-
-    if (r->reading_body) {
-        /* the body reader will finalise once the rest of the body is in */
-        return;
-    }
-
-    if (r->discard_body) {
-        /* finish discarding, then keep alive */
-        clcf = sl_http_get_module_loc_conf(r, sl_http_core_module);
-        r->lingering_close = 1;
-        if (!r->connection->read->timer_set) {
-            sl_event_add_timer(r->connection->read, clcf->lingering_timeout);
-        }
-        return;
-    }
-
-    clcf = sl_http_get_module_loc_conf(r, sl_http_core_module);
 
     if (!sl_terminate && !sl_exiting && r->keepalive && clcf->keepalive_timeout > 0) {
         sl_http_set_keepalive(r);

@@ -1,0 +1,95 @@
+# Makefile: the entry point. configure writes the real build into
+# objs/Makefile; this file runs configure when needed and adds the targets
+# that are not about compiling.
+#
+#   make                 configure (if objs/Makefile is missing or configure or
+#                        auto/ changed) and build objs/sluice
+#   make unit            build the C unit tests (objs/t/unit/test_*)
+#   make test            install missing Debian packages (as root), build the
+#                        binary and the unit tests, run them all with prove
+#   make test-sanitizers configure --with-sanitizers into the same objs/ and
+#                        run make test; objs/ stays configured that way (the
+#                        next plain make keeps the sanitizers) until
+#                        ./configure is run again or make clean
+#   make run             install missing packages (as root), build, and run
+#                        objs/sluice in the foreground with this tree as prefix
+#   make install         install into the configured prefix (DESTDIR works)
+#   make format          clang-format -i every C source and header
+#   make clean           remove objs/
+#
+# SLUICE_CONFIGURE_ARGS="--with-debug ..." gives the arguments configure is
+# run with; make reconfigures whenever they differ from those it used last.
+# Without it, a rerun reuses the arguments of the last configure
+# (objs/reconfigure). Debian packages needed are listed in auto/deps.
+
+SHELL = /bin/sh
+MAKEFLAGS += --no-print-directory
+
+CONFIGURE_DEPS = configure $(filter-out auto/lib,$(wildcard auto/*)) $(wildcard auto/lib/*)
+FORMAT_DIRS = $(wildcard core http modules t/unit fuzz)
+
+.PHONY: default build unit test test-sanitizers run install format clean deps deps-build
+
+default: build
+
+ifeq ($(wildcard objs/Makefile),)
+objs/configure.stamp: FORCE
+endif
+
+ifdef SLUICE_CONFIGURE_ARGS
+ifneq ($(SLUICE_CONFIGURE_ARGS),$(shell cat objs/configure.knob 2>/dev/null))
+objs/configure.stamp: FORCE
+endif
+endif
+
+.PHONY: FORCE
+FORCE:
+
+objs/configure.stamp: $(CONFIGURE_DEPS)
+	@if [ -n "$(SLUICE_CONFIGURE_ARGS)" ]; then \
+	    echo "./configure $(SLUICE_CONFIGURE_ARGS)"; \
+	    ./configure $(SLUICE_CONFIGURE_ARGS) && \
+	    printf '%s\n' "$(SLUICE_CONFIGURE_ARGS)" > objs/configure.knob; \
+	elif [ -x objs/reconfigure ]; then \
+	    echo "objs/reconfigure"; \
+	    objs/reconfigure; \
+	else \
+	    echo "./configure"; \
+	    ./configure; \
+	fi
+
+build: objs/configure.stamp
+	$(MAKE) -f objs/Makefile all
+
+unit: build
+	$(MAKE) -f objs/Makefile unit
+
+deps:
+	@sh auto/deps install build test
+
+deps-build:
+	@sh auto/deps install build
+
+test: deps
+	@$(MAKE) build
+	$(MAKE) -f objs/Makefile test
+
+test-sanitizers: deps
+	./configure --with-sanitizers $(SLUICE_CONFIGURE_ARGS)
+	$(MAKE) -f objs/Makefile test
+
+run: deps-build
+	@$(MAKE) build
+	mkdir -p logs
+	objs/sluice -p $(CURDIR)/ -c conf/sluice.conf -g "daemon off; master_process on;"
+
+install: build
+	$(MAKE) -f objs/Makefile install
+
+format:
+	@test -n "$(FORMAT_DIRS)" || exit 0; \
+	files=$$(find $(FORMAT_DIRS) -type f \( -name '*.c' -o -name '*.h' \) | sort); \
+	if [ -n "$$files" ]; then echo "clang-format -i" $$files; clang-format -i $$files; fi
+
+clean:
+	rm -rf objs
