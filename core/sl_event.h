@@ -56,6 +56,17 @@ typedef struct {
     sl_uint_t epoll_events;      /* events fetched per epoll_wait */
 } sl_event_conf_t;
 
+/* The ctx of an SL_EVENT_MODULE: its configuration inside "events { }". */
+typedef struct {
+    sl_str_t *name;
+    void *(*create_conf)(sl_cycle_t *cycle);
+    char *(*init_conf)(sl_cycle_t *cycle, void *conf);
+} sl_event_module_t;
+
+/* The configuration of an event module, from a cycle's conf_ctx. */
+#define sl_event_get_conf(conf_ctx, module) \
+    (*(sl_get_conf(conf_ctx, sl_events_module)))[(module).ctx_index]
+
 extern sl_module_t sl_events_module;
 extern sl_module_t sl_event_core_module;
 extern sl_queue_t sl_posted_events;

@@ -13,6 +13,7 @@
 
 #define SL_PROCESS_SINGLE 0
 #define SL_PROCESS_MASTER 1
+#define SL_PROCESS_SIGNALLER 2 /* sluice -s: parses only to find the pid file */
 #define SL_PROCESS_WORKER 3
 #define SL_PROCESS_HELPER 4
 
@@ -74,5 +75,11 @@ extern volatile sig_atomic_t sl_noaccept;
 extern sl_uint_t sl_exiting;
 extern sl_uint_t sl_daemonized;
 extern sl_uint_t sl_inherited;
+
+/* sl_os.c */
+/* The soft RLIMIT_NOFILE recorded by sl_os_init() (SL_MAX_INT_T_VALUE when unlimited). */
+extern sl_int_t sl_max_sockets;
+/* Sets RLIMIT_NOFILE (soft and hard) to n for worker_rlimit_nofile; SL_OK or SL_ERROR (logged). */
+sl_int_t sl_os_set_rlimit_nofile(sl_int_t n, sl_log_t *log);
 
 #endif /* SL_PROCESS_H */
