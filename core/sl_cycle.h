@@ -92,6 +92,8 @@ sl_shm_zone_t *sl_shared_memory_add(sl_conf_t *cf, sl_str_t *name, size_t size, 
 sl_open_file_t *sl_conf_open_file(sl_cycle_t *cycle, sl_str_t *name);
 /* Reopens every log file, for USR1. */
 void sl_reopen_files(sl_cycle_t *cycle);
+/* Points stderr at the error log file unless some log writes to stderr; SL_OK or SL_ERROR. */
+sl_int_t sl_redirect_stderr(sl_cycle_t *cycle);
 sl_int_t sl_create_pidfile(sl_str_t *name, sl_log_t *log);
 void sl_delete_pidfile(sl_cycle_t *cycle);
 /* -s signal: reads the pid file and sends the signal; returns 0 or 1 (exit status). */

@@ -25,7 +25,7 @@ static sl_open_file_t sl_log_stderr_file = { STDERR_FILENO, { 0, (u_char *) "" }
 static sl_log_t sl_log_bootstrap;
 
 
-/* Appends ": strerror (errno)" within [buf, last). */
+/* Appends " (errno: strerror)" within [buf, last), as nginx does. */
 static u_char *
 sl_log_errno(u_char *buf, u_char *last, sl_err_t err)
 {
@@ -37,7 +37,7 @@ sl_log_errno(u_char *buf, u_char *last, sl_err_t err)
         msg = "Unknown error";
     }
 
-    return sl_slprintf(buf, last, ": %s (%d)", msg, err);
+    return sl_slprintf(buf, last, " (%d: %s)", err, msg);
 }
 
 

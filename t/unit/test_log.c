@@ -178,8 +178,8 @@ test_format(void)
     sl_log_error(SL_LOG_CRIT, &log, ENOENT, "open() \"%s\" failed", "/x");
     ok(errno == EINTR, "errno is preserved");
     take(f1.fd, out, sizeof(out));
-    ok(matches(out, " \\[crit\\] 4321#3: \\*17 open\\(\\) \"/x\" failed: "
-                    "No such file or directory \\(2\\)\n$"),
+    ok(matches(out, " \\[crit\\] 4321#3: \\*17 open\\(\\) \"/x\" failed "
+                    "\\(2: No such file or directory\\)\n$"),
        "connection and strerror");
 
     log.connection = 0;
@@ -246,7 +246,7 @@ test_stderr(void)
 
     sl_log_stderr(EACCES, "open() failed");
     take(fd, out, sizeof(out));
-    ok(strcmp(out, "sluice: [emerg] open() failed: Permission denied (13)\n") == 0,
+    ok(strcmp(out, "sluice: [emerg] open() failed (13: Permission denied)\n") == 0,
        "sl_log_stderr with errno");
 
     sl_log_stderr_level(SL_LOG_WARN, 0, "careful %d", 1);

@@ -1,0 +1,999 @@
+/*
+ * sl_process.c: signals, the master process and its workers.
+ *
+ * Signal handlers only set flags (and remember who sent what, for the log);
+ * the master sleeps in sigsuspend() with every signal it handles blocked in
+ * between, so no signal is lost between a check and the sleep. Workers run
+ * with the signals unblocked: epoll_wait() returns EINTR and the loop looks
+ * at the flags.
+ */
+#include "sl_config.h"
+#include "sl_string.h"
+#include "sl_palloc.h"
+#include "sl_array.h"
+#include "sl_log.h"
+#include "sl_time.h"
+#include "sl_conf_file.h"
+#include "sl_module.h"
+#include "sl_cycle.h"
+#include "sl_event.h"
+#include "sl_connection.h"
+#include "sl_process.h"
+
+/* Exit status of a worker that cannot initialise: the master does not respawn it. */
+#define SL_PROCESS_FATAL_EXIT 2
+/* After TERM, workers still alive this long are killed. */
+#define SL_TERMINATE_KILL_DELAY 5000
+/* After a reload, how long new workers get to start before the old ones are told to quit. */
+#define SL_RELOAD_START_DELAY 100
+
+typedef struct {
+    int signo;
+    const char *signame;
+    const char *action; /* what the master does, for the log */
+    sl_uint_t ignore;
+} sl_signal_t;
+
+sl_uint_t sl_process;
+sl_uint_t sl_worker;
+pid_t sl_pid;
+pid_t sl_parent;
+sl_process_t sl_processes[SL_MAX_PROCESSES];
+sl_int_t sl_last_process;
+
+volatile sig_atomic_t sl_reap;
+volatile sig_atomic_t sl_sigio;
+volatile sig_atomic_t sl_sigalrm;
+volatile sig_atomic_t sl_terminate;
+volatile sig_atomic_t sl_quit;
+volatile sig_atomic_t sl_debug_quit;
+volatile sig_atomic_t sl_reconfigure;
+volatile sig_atomic_t sl_reopen;
+volatile sig_atomic_t sl_change_binary;
+volatile sig_atomic_t sl_noaccept;
+sl_uint_t sl_exiting;
+sl_uint_t sl_daemonized;
+sl_uint_t sl_inherited;
+
+static sl_signal_t sl_signals[] = {
+    { SL_RECONFIGURE_SIGNAL, "SIGHUP", "reconfiguring", 0 },
+    { SL_REOPEN_SIGNAL, "SIGUSR1", "reopening", 0 },
+    { SL_NOACCEPT_SIGNAL, "SIGWINCH", "", 0 },
+    { SL_TERMINATE_SIGNAL, "SIGTERM", "exiting", 0 },
+    { SIGINT, "SIGINT", "exiting", 0 },
+    { SL_SHUTDOWN_SIGNAL, "SIGQUIT", "shutting down", 0 },
+    { SL_CHANGEBIN_SIGNAL, "SIGUSR2", "", 0 },
+    { SIGALRM, "SIGALRM", "", 0 },
+    { SIGIO, "SIGIO", "", 0 },
+    { SIGCHLD, "SIGCHLD", "", 0 },
+    { SIGSYS, "SIGSYS", "", 1 },
+    { SIGPIPE, "SIGPIPE", "", 1 },
+    { 0, NULL, NULL, 0 },
+};
+
+/* Set by the handler, read and cleared by sl_log_signals(): who sent each signal. */
+static volatile sig_atomic_t sl_signal_pending[NSIG];
+static volatile sig_atomic_t sl_signal_sender[NSIG];
+
+/* The worker's graceful-stop deadline (worker_shutdown_timeout). */
+static sl_event_t sl_shutdown_event;
+
+static void sl_signal_handler(int signo, siginfo_t *info, void *context);
+static void sl_start_worker_processes(sl_cycle_t *cycle, sl_int_t n, sl_int_t type);
+static void sl_worker_process_cycle(sl_cycle_t *cycle, void *data);
+
+
+sl_int_t
+sl_init_signals(sl_log_t *log)
+{
+    sl_signal_t *sig;
+    struct sigaction sa;
+
+    for (sig = sl_signals; sig->signo != 0; sig++) {
+        sl_memzero(&sa, sizeof(struct sigaction));
+
+        if (sig->ignore) {
+            sa.sa_handler = SIG_IGN;
+
+        } else {
+            /* no SA_RESTART: a blocking call returns EINTR and the loop sees the flag */
+            sa.sa_sigaction = sl_signal_handler;
+            sa.sa_flags = SA_SIGINFO;
+        }
+
+        sigemptyset(&sa.sa_mask);
+
+        if (sigaction(sig->signo, &sa, NULL) == -1) {
+            sl_log_error(SL_LOG_EMERG, log, errno, "sigaction(%s) failed", sig->signame);
+            return SL_ERROR;
+        }
+    }
+
+    return SL_OK;
+}
+
+
+static void
+sl_signal_handler(int signo, siginfo_t *info, void *context)
+{
+    int err;
+
+    sl_unused(context);
+
+    err = errno;
+
+    switch (sl_process) {
+    case SL_PROCESS_MASTER:
+    case SL_PROCESS_SINGLE:
+        switch (signo) {
+        case SL_SHUTDOWN_SIGNAL:
+            sl_quit = 1;
+            break;
+        case SL_TERMINATE_SIGNAL:
+        case SIGINT:
+            sl_terminate = 1;
+            break;
+        case SL_NOACCEPT_SIGNAL:
+            if (sl_daemonized) {
+                sl_noaccept = 1;
+            }
+            break;
+        case SL_RECONFIGURE_SIGNAL:
+            sl_reconfigure = 1;
+            break;
+        case SL_REOPEN_SIGNAL:
+            sl_reopen = 1;
+            break;
+        case SL_CHANGEBIN_SIGNAL:
+            sl_change_binary = 1;
+            break;
+        case SIGALRM:
+            sl_sigalrm = 1;
+            break;
+        case SIGIO:
+            sl_sigio = 1;
+            break;
+        case SIGCHLD:
+            sl_reap = 1;
+            break;
+        }
+        break;
+
+    default:
+        /* workers and helpers: HUP, USR2, WINCH and IO mean nothing to them */
+        switch (signo) {
+        case SL_SHUTDOWN_SIGNAL:
+            sl_quit = 1;
+            break;
+        case SL_TERMINATE_SIGNAL:
+        case SIGINT:
+            sl_terminate = 1;
+            break;
+        case SL_REOPEN_SIGNAL:
+            sl_reopen = 1;
+            break;
+        }
+        break;
+    }
+
+    if (signo > 0 && signo < NSIG) {
+        sl_signal_sender[signo] = (info != NULL) ? (sig_atomic_t) info->si_pid : 0;
+        sl_signal_pending[signo] = 1;
+    }
+
+    errno = err;
+}
+
+
+/* Logs the signals received since the last call, as nginx logs them in its handler. */
+static void
+sl_log_signals(sl_cycle_t *cycle)
+{
+    sl_signal_t *sig;
+    const char *action;
+
+    for (sig = sl_signals; sig->signo != 0; sig++) {
+        if (!sl_signal_pending[sig->signo]) {
+            continue;
+        }
+
+        sl_signal_pending[sig->signo] = 0;
+
+        if (sig->signo == SIGALRM || sig->signo == SIGIO) {
+            continue;
+        }
+
+        action = "";
+
+        if (sl_process == SL_PROCESS_MASTER || sl_process == SL_PROCESS_SINGLE
+            || sig->signo == SL_SHUTDOWN_SIGNAL || sig->signo == SL_TERMINATE_SIGNAL
+            || sig->signo == SIGINT || sig->signo == SL_REOPEN_SIGNAL) {
+            action = sig->action;
+
+        } else {
+            action = "ignoring";
+        }
+
+        sl_log_error(SL_LOG_NOTICE, cycle->log, 0, "signal %d (%s) received from %d%s%s",
+                     sig->signo, sig->signame, (int) sl_signal_sender[sig->signo],
+                     action[0] ? ", " : "", action);
+    }
+}
+
+
+sl_int_t
+sl_daemon(sl_log_t *log)
+{
+    int fd;
+
+    switch (fork()) {
+    case -1:
+        sl_log_error(SL_LOG_EMERG, log, errno, "fork() failed");
+        return SL_ERROR;
+
+    case 0:
+        break;
+
+    default:
+        exit(0);
+    }
+
+    sl_parent = sl_pid;
+    sl_pid = getpid();
+    sl_log_pid = sl_pid;
+
+    if (setsid() == -1) {
+        sl_log_error(SL_LOG_EMERG, log, errno, "setsid() failed");
+        return SL_ERROR;
+    }
+
+    umask(0);
+
+    fd = open("/dev/null", O_RDWR);
+    if (fd == -1) {
+        sl_log_error(SL_LOG_EMERG, log, errno, "open(\"/dev/null\") failed");
+        return SL_ERROR;
+    }
+
+    if (dup2(fd, STDIN_FILENO) == -1) {
+        sl_log_error(SL_LOG_EMERG, log, errno, "dup2(STDIN) failed");
+        (void) close(fd);
+        return SL_ERROR;
+    }
+
+    if (dup2(fd, STDOUT_FILENO) == -1) {
+        sl_log_error(SL_LOG_EMERG, log, errno, "dup2(STDOUT) failed");
+        (void) close(fd);
+        return SL_ERROR;
+    }
+
+    /* stderr is pointed at the error log by sl_redirect_stderr() */
+
+    if (fd > STDERR_FILENO && close(fd) == -1) {
+        sl_log_error(SL_LOG_EMERG, log, errno, "close() failed");
+        return SL_ERROR;
+    }
+
+    return SL_OK;
+}
+
+
+/* Spawning ------------------------------------------------------------------- */
+
+/* Forks proc into slot `respawn` (when >= 0) or a free slot; returns the pid or SL_INVALID_PID. */
+static pid_t
+sl_spawn_process(sl_cycle_t *cycle, sl_spawn_proc_pt proc, void *data, const char *name,
+                 sl_int_t respawn)
+{
+    pid_t pid;
+    sl_int_t s;
+
+    if (respawn >= 0) {
+        s = respawn;
+
+    } else {
+        for (s = 0; s < sl_last_process; s++) {
+            if (sl_processes[s].pid == -1) {
+                break;
+            }
+        }
+
+        if (s == SL_MAX_PROCESSES) {
+            sl_log_error(SL_LOG_ALERT, cycle->log, 0, "no more than %d processes can be spawned",
+                         SL_MAX_PROCESSES);
+            return SL_INVALID_PID;
+        }
+    }
+
+    pid = fork();
+
+    switch (pid) {
+    case -1:
+        sl_log_error(SL_LOG_ALERT, cycle->log, errno, "fork() failed while spawning \"%s\"", name);
+        return SL_INVALID_PID;
+
+    case 0:
+        sl_parent = sl_pid;
+        sl_pid = getpid();
+        sl_log_pid = sl_pid;
+        proc(cycle, data);
+        exit(0);
+
+    default:
+        break;
+    }
+
+    sl_log_error(SL_LOG_NOTICE, cycle->log, 0, "start %s %d", name, (int) pid);
+
+    sl_processes[s].pid = pid;
+    sl_processes[s].exited = 0;
+    sl_processes[s].status = 0;
+
+    if (respawn >= 0) {
+        return pid;
+    }
+
+    sl_processes[s].proc = proc;
+    sl_processes[s].data = data;
+    sl_processes[s].name = name;
+    sl_processes[s].exiting = 0;
+    sl_processes[s].respawn = 0;
+    sl_processes[s].just_spawn = 0;
+    sl_processes[s].detached = 0;
+
+    switch (respawn) {
+    case SL_PROCESS_JUST_SPAWN:
+        sl_processes[s].just_spawn = 1;
+        break;
+    case SL_PROCESS_RESPAWN:
+        sl_processes[s].respawn = 1;
+        break;
+    case SL_PROCESS_JUST_RESPAWN:
+        sl_processes[s].respawn = 1;
+        sl_processes[s].just_spawn = 1;
+        break;
+    case SL_PROCESS_DETACHED:
+        sl_processes[s].detached = 1;
+        break;
+    default:
+        break;
+    }
+
+    if (s == sl_last_process) {
+        sl_last_process++;
+    }
+
+    return pid;
+}
+
+
+static void
+sl_start_worker_processes(sl_cycle_t *cycle, sl_int_t n, sl_int_t type)
+{
+    sl_int_t i;
+
+    sl_log_error(SL_LOG_NOTICE, cycle->log, 0, "start worker processes");
+
+    for (i = 0; i < n; i++) {
+        (void) sl_spawn_process(cycle, sl_worker_process_cycle, (void *) (uintptr_t) i,
+                                "worker process", type);
+    }
+}
+
+
+/*
+ * Sends signo to every worker. New workers of a reload (just_spawn) are
+ * spared once; workers already told to stop are not told again.
+ */
+static void
+sl_signal_worker_processes(sl_cycle_t *cycle, int signo)
+{
+    sl_int_t i;
+
+    for (i = 0; i < sl_last_process; i++) {
+        if (sl_processes[i].detached || sl_processes[i].pid == -1 || sl_processes[i].exited) {
+            continue;
+        }
+
+        if (sl_processes[i].just_spawn) {
+            sl_processes[i].just_spawn = 0;
+            continue;
+        }
+
+        if (sl_processes[i].exiting && signo == SL_SHUTDOWN_SIGNAL) {
+            continue;
+        }
+
+        if (kill(sl_processes[i].pid, signo) == -1) {
+            sl_log_error(SL_LOG_ALERT, cycle->log, errno, "kill(%d, %d) failed",
+                         (int) sl_processes[i].pid, signo);
+
+            if (errno == ESRCH) {
+                sl_processes[i].exited = 1;
+                sl_processes[i].exiting = 0;
+                sl_reap = 1;
+            }
+
+            continue;
+        }
+
+        if (signo != SL_REOPEN_SIGNAL) {
+            sl_processes[i].exiting = 1;
+        }
+    }
+}
+
+
+/* Collects every exited child (logging how it ended) without blocking. */
+static void
+sl_process_get_status(sl_cycle_t *cycle)
+{
+    int status;
+    pid_t pid;
+    sl_int_t i;
+    const char *name;
+
+    for (;;) {
+        pid = waitpid(-1, &status, WNOHANG);
+
+        if (pid == 0) {
+            return;
+        }
+
+        if (pid == -1) {
+            if (errno == EINTR) {
+                continue;
+            }
+
+            if (errno != ECHILD) {
+                sl_log_error(SL_LOG_ALERT, cycle->log, errno, "waitpid() failed");
+            }
+
+            return;
+        }
+
+        name = "unknown process";
+
+        for (i = 0; i < sl_last_process; i++) {
+            if (sl_processes[i].pid == pid) {
+                sl_processes[i].status = status;
+                sl_processes[i].exited = 1;
+                name = sl_processes[i].name;
+                break;
+            }
+        }
+
+        if (WIFSIGNALED(status)) {
+            sl_log_error(SL_LOG_ALERT, cycle->log, 0, "%s %d exited on signal %d%s", name,
+                         (int) pid, WTERMSIG(status), WCOREDUMP(status) ? " (core dumped)" : "");
+
+        } else if (WEXITSTATUS(status) == 0) {
+            sl_log_error(SL_LOG_NOTICE, cycle->log, 0, "%s %d exited with code 0", name, (int) pid);
+
+        } else {
+            sl_log_error(SL_LOG_ALERT, cycle->log, 0, "%s %d exited with code %d", name, (int) pid,
+                         WEXITSTATUS(status));
+        }
+
+        if (i < sl_last_process && WIFEXITED(status) && WEXITSTATUS(status) == SL_PROCESS_FATAL_EXIT
+            && sl_processes[i].respawn) {
+            sl_log_error(SL_LOG_ALERT, cycle->log, 0,
+                         "%s %d exited with fatal code %d and cannot be respawned", name, (int) pid,
+                         SL_PROCESS_FATAL_EXIT);
+            sl_processes[i].respawn = 0;
+        }
+    }
+}
+
+
+/* Respawns the workers that died while nobody asked them to; returns whether any child lives. */
+static sl_uint_t
+sl_reap_children(sl_cycle_t *cycle)
+{
+    sl_int_t i;
+    sl_uint_t live;
+
+    sl_process_get_status(cycle);
+
+    live = 0;
+
+    for (i = 0; i < sl_last_process; i++) {
+        if (sl_processes[i].pid == -1) {
+            continue;
+        }
+
+        if (!sl_processes[i].exited) {
+            if (!sl_processes[i].detached) {
+                live = 1;
+            }
+
+            continue;
+        }
+
+        if (sl_processes[i].respawn && !sl_processes[i].exiting && !sl_terminate && !sl_quit) {
+            if (sl_spawn_process(cycle, sl_processes[i].proc, sl_processes[i].data,
+                                 sl_processes[i].name, i)
+                == SL_INVALID_PID) {
+                sl_log_error(SL_LOG_ALERT, cycle->log, 0, "could not respawn %s",
+                             sl_processes[i].name);
+                sl_processes[i].pid = -1;
+                continue;
+            }
+
+            live = 1;
+            continue;
+        }
+
+        sl_processes[i].pid = -1;
+    }
+
+    while (sl_last_process > 0 && sl_processes[sl_last_process - 1].pid == -1) {
+        sl_last_process--;
+    }
+
+    return live;
+}
+
+
+static sl_uint_t
+sl_live_children(void)
+{
+    sl_int_t i;
+
+    for (i = 0; i < sl_last_process; i++) {
+        if (sl_processes[i].pid != -1 && !sl_processes[i].exited && !sl_processes[i].detached) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static void
+sl_master_process_exit(sl_cycle_t *cycle)
+{
+    sl_uint_t i;
+
+    sl_delete_pidfile(cycle);
+
+    sl_log_error(SL_LOG_NOTICE, cycle->log, 0, "exit");
+
+    for (i = 0; i < cycle->modules_n && cycle->modules[i] != NULL; i++) {
+        if (cycle->modules[i]->exit_master != NULL) {
+            cycle->modules[i]->exit_master(cycle);
+        }
+    }
+
+    sl_close_listening_sockets(cycle);
+
+    exit(0);
+}
+
+
+/* Arms a one-shot SIGALRM in ms milliseconds (0 disarms). */
+static void
+sl_set_alarm(sl_cycle_t *cycle, sl_msec_t ms)
+{
+    struct itimerval itv;
+
+    sl_memzero(&itv, sizeof(itv));
+    itv.it_value.tv_sec = (time_t) (ms / 1000);
+    itv.it_value.tv_usec = (suseconds_t) ((ms % 1000) * 1000);
+
+    if (setitimer(ITIMER_REAL, &itv, NULL) == -1) {
+        sl_log_error(SL_LOG_ALERT, cycle->log, errno, "setitimer() failed");
+    }
+}
+
+
+void
+sl_master_process_cycle(sl_cycle_t *cycle)
+{
+    sigset_t set;
+    sl_int_t i;
+    sl_uint_t live, quitting, killed;
+    sl_msec_t delay, kill_at;
+    sl_cycle_t *new_cycle;
+    sl_core_conf_t *ccf;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGALRM);
+    sigaddset(&set, SIGIO);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SL_RECONFIGURE_SIGNAL);
+    sigaddset(&set, SL_REOPEN_SIGNAL);
+    sigaddset(&set, SL_NOACCEPT_SIGNAL);
+    sigaddset(&set, SL_TERMINATE_SIGNAL);
+    sigaddset(&set, SL_SHUTDOWN_SIGNAL);
+    sigaddset(&set, SL_CHANGEBIN_SIGNAL);
+
+    if (sigprocmask(SIG_BLOCK, &set, NULL) == -1) {
+        sl_log_error(SL_LOG_ALERT, cycle->log, errno, "sigprocmask() failed");
+    }
+
+    sigemptyset(&set);
+
+    for (i = 0; i < SL_MAX_PROCESSES; i++) {
+        sl_processes[i].pid = -1;
+    }
+
+    sl_last_process = 0;
+
+    ccf = (sl_core_conf_t *) sl_get_conf(cycle->conf_ctx, sl_core_module);
+
+    sl_start_worker_processes(cycle, ccf->worker_processes, SL_PROCESS_RESPAWN);
+
+    delay = 0;
+    kill_at = 0;
+    quitting = 0;
+    killed = 0;
+    live = 1;
+
+    for (;;) {
+        if ((sl_terminate || sl_quit) && (!live || !sl_live_children())) {
+            sl_master_process_exit(cycle);
+        }
+
+        if (delay) {
+            sl_set_alarm(cycle, delay);
+        }
+
+        sigsuspend(&set);
+
+        sl_time_update();
+        sl_log_signals(cycle);
+
+        if (sl_reap) {
+            sl_reap = 0;
+            live = sl_reap_children(cycle);
+        }
+
+        if (!live && (sl_terminate || sl_quit)) {
+            continue;
+        }
+
+        if (sl_terminate) {
+            if (delay == 0) {
+                /* first TERM: ask, then check back with growing intervals */
+                delay = 50;
+                kill_at = sl_current_msec + SL_TERMINATE_KILL_DELAY;
+                sl_signal_worker_processes(cycle, SL_TERMINATE_SIGNAL);
+                continue;
+            }
+
+            if (sl_sigalrm) {
+                sl_sigalrm = 0;
+                delay = sl_min(delay * 2, 1000);
+            }
+
+            if (!killed && sl_current_msec >= kill_at) {
+                killed = 1;
+                sl_log_error(SL_LOG_ALERT, cycle->log, 0,
+                             "worker processes still alive after %d ms, killing them",
+                             SL_TERMINATE_KILL_DELAY);
+                sl_signal_worker_processes(cycle, SIGKILL);
+            }
+
+            continue;
+        }
+
+        if (sl_quit) {
+            if (!quitting) {
+                quitting = 1;
+                sl_log_error(SL_LOG_NOTICE, cycle->log, 0, "gracefully shutting down");
+                sl_signal_worker_processes(cycle, SL_SHUTDOWN_SIGNAL);
+                sl_close_listening_sockets(cycle);
+            }
+
+            continue;
+        }
+
+        if (sl_reconfigure) {
+            sl_reconfigure = 0;
+
+            sl_log_error(SL_LOG_NOTICE, cycle->log, 0, "reconfiguring");
+
+            new_cycle = sl_init_cycle(cycle);
+
+            if (new_cycle == NULL) {
+                /* the reason is logged; the old workers go on serving */
+                continue;
+            }
+
+            sl_free_cycle(cycle);
+            cycle = new_cycle;
+            sl_cycle = cycle;
+            ccf = (sl_core_conf_t *) sl_get_conf(cycle->conf_ctx, sl_core_module);
+
+            sl_start_worker_processes(cycle, ccf->worker_processes, SL_PROCESS_JUST_RESPAWN);
+
+            /* let the new workers start accepting before the old ones stop */
+            (void) usleep(SL_RELOAD_START_DELAY * 1000);
+
+            live = 1;
+            sl_signal_worker_processes(cycle, SL_SHUTDOWN_SIGNAL);
+        }
+
+        if (sl_reopen) {
+            sl_reopen = 0;
+            sl_log_error(SL_LOG_NOTICE, cycle->log, 0, "reopening logs");
+            sl_reopen_files(cycle);
+            sl_signal_worker_processes(cycle, SL_REOPEN_SIGNAL);
+        }
+
+        if (sl_change_binary) {
+            sl_change_binary = 0;
+            sl_log_error(SL_LOG_NOTICE, cycle->log, 0, "binary upgrade is not supported yet");
+        }
+
+        if (sl_noaccept) {
+            sl_noaccept = 0;
+            sl_log_error(SL_LOG_NOTICE, cycle->log, 0,
+                         "stopping the workers without a binary upgrade is not supported yet");
+        }
+    }
+}
+
+
+/* Worker ---------------------------------------------------------------------- */
+
+static void
+sl_worker_process_init(sl_cycle_t *cycle, sl_uint_t worker)
+{
+    sigset_t set;
+    sl_uint_t i;
+    sl_listening_t *ls;
+    sl_core_conf_t *ccf;
+
+    ccf = (sl_core_conf_t *) sl_get_conf(cycle->conf_ctx, sl_core_module);
+
+    if (ccf->rlimit_nofile != SL_CONF_UNSET) {
+        (void) sl_os_set_rlimit_nofile(ccf->rlimit_nofile, cycle->log);
+    }
+
+    if (geteuid() == 0 && ccf->user != (uid_t) SL_CONF_UNSET_UINT) {
+        if (setgid(ccf->group) == -1) {
+            sl_log_error(SL_LOG_EMERG, cycle->log, errno, "setgid(%d) failed", (int) ccf->group);
+            exit(SL_PROCESS_FATAL_EXIT);
+        }
+
+        if (initgroups((char *) ccf->username, ccf->group) == -1) {
+            sl_log_error(SL_LOG_EMERG, cycle->log, errno, "initgroups(%s, %d) failed",
+                         ccf->username, (int) ccf->group);
+            exit(SL_PROCESS_FATAL_EXIT);
+        }
+
+        if (setuid(ccf->user) == -1) {
+            sl_log_error(SL_LOG_EMERG, cycle->log, errno, "setuid(%d) failed", (int) ccf->user);
+            exit(SL_PROCESS_FATAL_EXIT);
+        }
+    }
+
+    sigemptyset(&set);
+
+    if (sigprocmask(SIG_SETMASK, &set, NULL) == -1) {
+        sl_log_error(SL_LOG_ALERT, cycle->log, errno, "sigprocmask() failed");
+    }
+
+    srandom(((unsigned) sl_pid << 16) ^ (unsigned) time(NULL));
+
+    for (i = 0; i < cycle->modules_n && cycle->modules[i] != NULL; i++) {
+        if (cycle->modules[i]->init_process != NULL) {
+            if (cycle->modules[i]->init_process(cycle) != SL_OK) {
+                exit(SL_PROCESS_FATAL_EXIT);
+            }
+        }
+    }
+
+    /* the copies of reuseport sockets that other workers accept on */
+    ls = cycle->listening.elts;
+
+    for (i = 0; i < cycle->listening.nelts; i++) {
+        if (!ls[i].reuseport || ls[i].worker == worker || ls[i].fd == -1) {
+            continue;
+        }
+
+        if (close(ls[i].fd) == -1) {
+            sl_log_error(SL_LOG_ALERT, cycle->log, errno, "close() socket %V failed",
+                         &ls[i].addr_text);
+        }
+
+        ls[i].fd = -1;
+    }
+}
+
+
+static void
+sl_worker_process_exit(sl_cycle_t *cycle)
+{
+    sl_uint_t i;
+    sl_connection_t *c;
+
+    for (i = 0; i < cycle->modules_n && cycle->modules[i] != NULL; i++) {
+        if (cycle->modules[i]->exit_process != NULL) {
+            cycle->modules[i]->exit_process(cycle);
+        }
+    }
+
+    if (sl_exiting && cycle->connections != NULL) {
+        c = cycle->connections;
+
+        for (i = 0; i < cycle->connection_n; i++) {
+            if (c[i].fd != -1 && c[i].read != NULL && !c[i].read->accept) {
+                sl_log_error(SL_LOG_ALERT, cycle->log, 0,
+                             "*%ud open socket #%d left in connection %ui", c[i].number, c[i].fd,
+                             i);
+            }
+        }
+    }
+
+    sl_log_error(SL_LOG_NOTICE, cycle->log, 0, "exit");
+
+    exit(0);
+}
+
+
+/* worker_shutdown_timeout expired: every connection still open is closed now. */
+static void
+sl_shutdown_timer_handler(sl_event_t *ev)
+{
+    sl_uint_t i;
+    sl_cycle_t *cycle;
+    sl_connection_t *c;
+
+    cycle = ev->data;
+    c = cycle->connections;
+
+    for (i = 0; i < cycle->connection_n; i++) {
+        if (c[i].fd == -1 || c[i].read == NULL || c[i].read->accept || c[i].read->handler == NULL) {
+            continue;
+        }
+
+        sl_log_error(SL_LOG_INFO, c[i].log ? c[i].log : cycle->log, 0, "*%ud shutdown timeout",
+                     c[i].number);
+
+        c[i].close = 1;
+        c[i].error = 1;
+
+        c[i].read->handler(c[i].read);
+    }
+}
+
+
+static void
+sl_set_shutdown_timer(sl_cycle_t *cycle)
+{
+    sl_core_conf_t *ccf;
+
+    ccf = (sl_core_conf_t *) sl_get_conf(cycle->conf_ctx, sl_core_module);
+
+    if (ccf->shutdown_timeout == 0 || ccf->shutdown_timeout == SL_CONF_UNSET_MSEC) {
+        return;
+    }
+
+    sl_shutdown_event.handler = sl_shutdown_timer_handler;
+    sl_shutdown_event.data = cycle;
+    sl_shutdown_event.log = cycle->log;
+    /* the deadline itself must not keep the worker alive */
+    sl_shutdown_event.cancelable = 1;
+
+    sl_event_add_timer(&sl_shutdown_event, ccf->shutdown_timeout);
+}
+
+
+/* Handles the flags a worker (or the single process) acts on after each loop iteration. */
+static void
+sl_worker_check_flags(sl_cycle_t *cycle, void (*exit_proc)(sl_cycle_t *cycle))
+{
+    sl_log_signals(cycle);
+
+    if (sl_terminate) {
+        sl_log_error(SL_LOG_NOTICE, cycle->log, 0, "exiting");
+        exit_proc(cycle);
+    }
+
+    if (sl_quit) {
+        sl_quit = 0;
+        sl_log_error(SL_LOG_NOTICE, cycle->log, 0, "gracefully shutting down");
+
+        if (!sl_exiting) {
+            sl_exiting = 1;
+            sl_set_shutdown_timer(cycle);
+            sl_close_listening_sockets(cycle);
+            sl_close_idle_connections(cycle);
+            sl_event_process_posted(&sl_posted_events);
+        }
+    }
+
+    if (sl_reopen) {
+        sl_reopen = 0;
+        sl_log_error(SL_LOG_NOTICE, cycle->log, 0, "reopening logs");
+        sl_reopen_files(cycle);
+    }
+}
+
+
+static void
+sl_worker_process_cycle(sl_cycle_t *cycle, void *data)
+{
+    sl_uint_t worker;
+
+    worker = (sl_uint_t) (uintptr_t) data;
+
+    sl_process = SL_PROCESS_WORKER;
+    sl_worker = worker;
+    sl_log_worker = worker;
+
+    sl_worker_process_init(cycle, worker);
+
+    for (;;) {
+        if (sl_exiting && sl_event_no_timers_left() == SL_OK) {
+            sl_log_error(SL_LOG_NOTICE, cycle->log, 0, "exiting");
+            sl_worker_process_exit(cycle);
+        }
+
+        sl_process_events_and_timers(cycle);
+
+        sl_worker_check_flags(cycle, sl_worker_process_exit);
+    }
+}
+
+
+/* Single process ---------------------------------------------------------------- */
+
+static void
+sl_single_process_exit(sl_cycle_t *cycle)
+{
+    sl_uint_t i;
+
+    for (i = 0; i < cycle->modules_n && cycle->modules[i] != NULL; i++) {
+        if (cycle->modules[i]->exit_process != NULL) {
+            cycle->modules[i]->exit_process(cycle);
+        }
+    }
+
+    sl_master_process_exit(cycle);
+}
+
+
+void
+sl_single_process_cycle(sl_cycle_t *cycle)
+{
+    sl_uint_t i;
+
+    sl_worker = 0;
+    sl_log_worker = 0;
+
+    for (i = 0; i < cycle->modules_n && cycle->modules[i] != NULL; i++) {
+        if (cycle->modules[i]->init_process != NULL) {
+            if (cycle->modules[i]->init_process(cycle) != SL_OK) {
+                exit(SL_PROCESS_FATAL_EXIT);
+            }
+        }
+    }
+
+    for (;;) {
+        if (sl_exiting && sl_event_no_timers_left() == SL_OK) {
+            sl_log_error(SL_LOG_NOTICE, cycle->log, 0, "exiting");
+            sl_single_process_exit(cycle);
+        }
+
+        sl_process_events_and_timers(cycle);
+
+        sl_worker_check_flags(cycle, sl_single_process_exit);
+
+        if (sl_reconfigure) {
+            sl_reconfigure = 0;
+            sl_log_error(SL_LOG_NOTICE, cycle->log, 0,
+                         "reconfiguring is not supported with \"master_process off\", "
+                         "restart instead");
+        }
+
+        if (sl_change_binary) {
+            sl_change_binary = 0;
+            sl_log_error(SL_LOG_NOTICE, cycle->log, 0, "binary upgrade is not supported yet");
+        }
+    }
+}
