@@ -146,6 +146,7 @@ struct sl_http_request_s {
     u_char *captures_data;
 
     off_t request_length;
+    size_t header_size; /* bytes of the response header, set by the header filter */
     sl_uint_t err_status;
 
     sl_http_connection_t *http_connection;

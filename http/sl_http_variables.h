@@ -75,7 +75,12 @@ sl_http_regex_t *sl_http_regex_compile(sl_conf_t *cf, sl_regex_compile_t *rc);
  * SL_OK on a match, SL_DECLINED on none, SL_ERROR on error. */
 sl_int_t sl_http_regex_exec(sl_http_request_t *r, sl_http_regex_t *re, sl_str_t *s);
 
+/* Declares the core variables; call from the core module's preconfiguration. SL_OK or SL_ERROR. */
 sl_int_t sl_http_variables_add_core_vars(sl_conf_t *cf);
+/* Binds every index to a variable (after all postconfigurations); SL_ERROR on an unknown name. */
 sl_int_t sl_http_variables_init_vars(sl_conf_t *cf);
+
+/* The raw value of the query argument name (case-insensitive) in r->args; SL_OK or SL_DECLINED. */
+sl_int_t sl_http_arg(sl_http_request_t *r, const u_char *name, size_t len, sl_str_t *value);
 
 #endif /* SL_HTTP_VARIABLES_H */
