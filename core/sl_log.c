@@ -83,8 +83,13 @@ sl_log_error_core(sl_uint_t level, sl_log_t *log, sl_err_t err, const char *fmt,
 
     pid = sl_log_pid ? sl_log_pid : getpid();
 
-    p = sl_slprintf(errstr, last, "%V [%V] %i#%ui: ", &sl_cached_err_log_time,
-                    sl_log_level_name(level), (sl_int_t) pid, sl_log_worker);
+    if (log == &sl_log_bootstrap) {
+        /* before a configuration opened its logs: the short form a terminal expects */
+        p = sl_slprintf(errstr, last, "sluice: [%V] ", sl_log_level_name(level));
+    } else {
+        p = sl_slprintf(errstr, last, "%V [%V] %i#%ui: ", &sl_cached_err_log_time,
+                        sl_log_level_name(level), (sl_int_t) pid, sl_log_worker);
+    }
 
     if (log != NULL && log->connection) {
         p = sl_slprintf(p, last, "*%ui ", log->connection);

@@ -123,6 +123,14 @@ typedef sl_int_t (*sl_http_output_body_filter_pt)(sl_http_request_t *r, sl_chain
 extern sl_http_output_header_filter_pt sl_http_top_header_filter;
 extern sl_http_output_body_filter_pt sl_http_top_body_filter;
 
+/*
+ * The last body filter, also called directly by the header filter: queues in
+ * on r->out and writes at a flush, the last buffer, or enough bytes (in NULL
+ * resumes a pending write). SL_OK (all written or held), SL_AGAIN (the rest
+ * waits for a write event), SL_ERROR (c->error set).
+ */
+sl_int_t sl_http_write_filter(sl_http_request_t *r, sl_chain_t *in);
+
 /* Request API ------------------------------------------------------------ */
 
 /* Runs the header filters; the status and headers_out must be set. */

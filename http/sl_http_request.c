@@ -33,6 +33,14 @@ static void sl_http_free_request(sl_http_request_t *r, sl_int_t rc);
 static void sl_http_close_connection(sl_connection_t *c);
 static u_char *sl_http_log_error(sl_log_t *log, u_char *buf, size_t len);
 static sl_http_request_t *sl_http_create_request(sl_connection_t *c);
+static void sl_http_block_reading(sl_http_request_t *r);
+
+/* The write handler of a connection without a request: writability means nothing. */
+static void
+sl_http_empty_handler(sl_event_t *ev)
+{
+    sl_unused(ev);
+}
 
 /*
  * Connection state that lives only while the connection is busy: the
@@ -184,7 +192,7 @@ sl_http_init_connection(sl_connection_t *c)
 
     rev = c->read;
     rev->handler = sl_http_wait_request_handler;
-    c->write->handler = sl_http_request_handler;
+    c->write->handler = sl_http_empty_handler;
 
     cscf = addr_conf->default_server;
     sl_event_add_timer(rev, cscf->client_header_timeout);
@@ -281,7 +289,6 @@ sl_http_wait_request_handler(sl_event_t *rev)
     sl_http_addr_conf_t *addr_conf;
     sl_http_request_t *r;
     sl_http_core_srv_conf_t *cscf;
-    u_char probe[1];
 
     c = rev->data;
 
@@ -299,23 +306,8 @@ sl_http_wait_request_handler(sl_event_t *rev)
     cscf = addr_conf->default_server;
     size = cscf->client_header_buffer_size;
 
-    /* learn whether there is anything to read before allocating a buffer */
+    /* a spurious wake-up frees the buffer again below (cheaper than a peek) */
     if (c->buffer == NULL) {
-        n = recv(c->fd, probe, 1, MSG_PEEK);
-        if (n == 0) {
-            sl_log_error(SL_LOG_INFO, c->log, 0, "client closed connection");
-            sl_http_close_connection(c);
-            return;
-        }
-        if (n == -1) {
-            if (sl_socket_errno == EAGAIN) {
-                rev->ready = 0;
-                return;
-            }
-            sl_connection_error(c, sl_socket_errno, "recv() failed");
-            sl_http_close_connection(c);
-            return;
-        }
         c->buffer = sl_http_alloc_header_buf(size, c->log);
         if (c->buffer == NULL) {
             sl_http_close_connection(c);
@@ -396,7 +388,9 @@ sl_http_create_request(sl_connection_t *c)
     r->srv_conf = ctx->srv_conf;
     r->loc_conf = ctx->loc_conf;
     r->header_in = c->buffer;
-    r->read_event_handler = NULL;
+    r->read_event_handler = sl_http_block_reading;
+    r->write_event_handler = sl_http_block_reading;
+    c->write->handler = sl_http_request_handler;
 
     r->ctx = sl_pcalloc(pool, sizeof(void *) * sl_http_max_module);
     if (r->ctx == NULL) {
@@ -1584,7 +1578,7 @@ sl_http_set_keepalive(sl_http_request_t *r)
     sl_http_connection_idle(c, addr_conf);
 
     rev->handler = sl_http_keepalive_handler;
-    c->write->handler = sl_http_request_handler;
+    c->write->handler = sl_http_empty_handler;
     c->idle = 1;
     sl_reusable_connection(c, 1);
     sl_event_add_timer(rev, clcf->keepalive_timeout);

@@ -4,6 +4,7 @@
  * (the old cycle must stay usable), open files, pid files, -s, shared
  * memory declarations, and hostile values.
  */
+/* This test links the generated module list: it parses real configurations. */
 #include "sl_core.h"
 #include "sl_tap.h"
 

@@ -4,6 +4,7 @@
  * on USR1, survives a failed reload, reloads, stops on QUIT (removing the pid
  * file) and on TERM; the single process stops on TERM.
  */
+/* This test links the generated module list: it parses real configurations. */
 #include "sl_core.h"
 #include "sl_tap.h"
 
