@@ -31,10 +31,15 @@ static sl_http_module_t sl_http_chunked_filter_module_ctx = {
     NULL                         /* merge location configuration */
 };
 
-sl_module_t sl_http_chunked_filter_module = {
-    SL_MODULE_V1, "sl_http_chunked_filter_module", SL_HTTP_MODULE,
-    &sl_http_chunked_filter_module_ctx, NULL, NULL, NULL, NULL, NULL
-};
+sl_module_t sl_http_chunked_filter_module = { SL_MODULE_V1,
+                                              "sl_http_chunked_filter_module",
+                                              SL_HTTP_MODULE,
+                                              &sl_http_chunked_filter_module_ctx,
+                                              NULL,
+                                              NULL,
+                                              NULL,
+                                              NULL,
+                                              NULL };
 
 static sl_http_output_header_filter_pt sl_http_chunked_next_header_filter;
 static sl_http_output_body_filter_pt sl_http_chunked_next_body_filter;
@@ -189,8 +194,7 @@ sl_http_chunked_body_filter(sl_http_request_t *r, sl_chain_t *in)
             if (!sl_buf_special(cl->buf)) {
                 size += sl_buf_size(cl->buf);
             }
-            if (cl->buf->flush || cl->buf->sync || sl_buf_in_memory(cl->buf)
-                || cl->buf->in_file) {
+            if (cl->buf->flush || cl->buf->sync || sl_buf_in_memory(cl->buf) || cl->buf->in_file) {
                 tl = sl_http_chunked_get_link(r, ctx);
                 if (tl == NULL) {
                     return SL_ERROR;

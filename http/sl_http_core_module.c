@@ -538,9 +538,11 @@ sl_http_named_location(sl_http_request_t *r, sl_str_t *name)
                              "rewrite or internal redirection cycle while redirect to named "
                              "location \"%V\"",
                              name);
+                r->main->count++;
                 sl_http_finalize_request(r, SL_HTTP_INTERNAL_SERVER_ERROR);
                 return SL_DONE;
             }
+            r->main->count++;
             r->internal = 1;
             r->content_handler = NULL;
             r->uri_changed = 0;
@@ -556,6 +558,7 @@ sl_http_named_location(sl_http_request_t *r, sl_str_t *name)
     }
 
     sl_log_error(SL_LOG_ERR, r->connection->log, 0, "could not find named location \"%V\"", name);
+    r->main->count++;
     sl_http_finalize_request(r, SL_HTTP_INTERNAL_SERVER_ERROR);
     return SL_DONE;
 }
@@ -571,6 +574,7 @@ sl_http_internal_redirect(sl_http_request_t *r, sl_str_t *uri, sl_str_t *args)
                      "rewrite or internal redirection cycle while internally redirecting to "
                      "\"%V\"",
                      uri);
+        r->main->count++;
         sl_http_finalize_request(r, SL_HTTP_INTERNAL_SERVER_ERROR);
         return SL_DONE;
     }

@@ -22,10 +22,15 @@ static sl_http_module_t sl_http_header_filter_module_ctx = {
     NULL                        /* merge location configuration */
 };
 
-sl_module_t sl_http_header_filter_module = {
-    SL_MODULE_V1, "sl_http_header_filter_module", SL_HTTP_MODULE,
-    &sl_http_header_filter_module_ctx, NULL, NULL, NULL, NULL, NULL
-};
+sl_module_t sl_http_header_filter_module = { SL_MODULE_V1,
+                                             "sl_http_header_filter_module",
+                                             SL_HTTP_MODULE,
+                                             &sl_http_header_filter_module_ctx,
+                                             NULL,
+                                             NULL,
+                                             NULL,
+                                             NULL,
+                                             NULL };
 
 static const char sl_http_server_string[] = "Server: sluice" CRLF;
 static const char sl_http_server_full_string[] = "Server: " SLUICE_VER CRLF;
@@ -35,7 +40,7 @@ static const char sl_http_server_full_string[] = "Server: " SLUICE_VER CRLF;
  * Request Time-out"). An empty entry prints the bare code, as nginx does.
  */
 static sl_str_t sl_http_status_lines_1xx[] = {
-    sl_null_string,                       /* 100 */
+    sl_null_string, /* 100 */
     sl_string("101 Switching Protocols"),
 };
 
@@ -43,20 +48,20 @@ static sl_str_t sl_http_status_lines_2xx[] = {
     sl_string("200 OK"),
     sl_string("201 Created"),
     sl_string("202 Accepted"),
-    sl_null_string,                       /* 203 */
+    sl_null_string, /* 203 */
     sl_string("204 No Content"),
-    sl_null_string,                       /* 205 */
+    sl_null_string, /* 205 */
     sl_string("206 Partial Content"),
 };
 
 static sl_str_t sl_http_status_lines_3xx[] = {
-    sl_null_string,                       /* 300 */
+    sl_null_string, /* 300 */
     sl_string("301 Moved Permanently"),
     sl_string("302 Moved Temporarily"),
     sl_string("303 See Other"),
     sl_string("304 Not Modified"),
-    sl_null_string,                       /* 305 */
-    sl_null_string,                       /* 306 */
+    sl_null_string, /* 305 */
+    sl_null_string, /* 306 */
     sl_string("307 Temporary Redirect"),
     sl_string("308 Permanent Redirect"),
 };
@@ -69,7 +74,7 @@ static sl_str_t sl_http_status_lines_4xx[] = {
     sl_string("404 Not Found"),
     sl_string("405 Not Allowed"),
     sl_string("406 Not Acceptable"),
-    sl_null_string,                       /* 407 */
+    sl_null_string, /* 407 */
     sl_string("408 Request Time-out"),
     sl_string("409 Conflict"),
     sl_string("410 Gone"),
@@ -79,18 +84,18 @@ static sl_str_t sl_http_status_lines_4xx[] = {
     sl_string("414 Request-URI Too Large"),
     sl_string("415 Unsupported Media Type"),
     sl_string("416 Requested Range Not Satisfiable"),
-    sl_null_string,                       /* 417 */
-    sl_null_string,                       /* 418 */
-    sl_null_string,                       /* 419 */
-    sl_null_string,                       /* 420 */
+    sl_null_string, /* 417 */
+    sl_null_string, /* 418 */
+    sl_null_string, /* 419 */
+    sl_null_string, /* 420 */
     sl_string("421 Misdirected Request"),
-    sl_null_string,                       /* 422 */
-    sl_null_string,                       /* 423 */
-    sl_null_string,                       /* 424 */
-    sl_null_string,                       /* 425 */
-    sl_null_string,                       /* 426 */
-    sl_null_string,                       /* 427 */
-    sl_null_string,                       /* 428 */
+    sl_null_string, /* 422 */
+    sl_null_string, /* 423 */
+    sl_null_string, /* 424 */
+    sl_null_string, /* 425 */
+    sl_null_string, /* 426 */
+    sl_null_string, /* 427 */
+    sl_null_string, /* 428 */
     sl_string("429 Too Many Requests"),
 };
 
@@ -101,7 +106,7 @@ static sl_str_t sl_http_status_lines_5xx[] = {
     sl_string("503 Service Temporarily Unavailable"),
     sl_string("504 Gateway Time-out"),
     sl_string("505 HTTP Version Not Supported"),
-    sl_null_string,                       /* 506 */
+    sl_null_string, /* 506 */
     sl_string("507 Insufficient Storage"),
 };
 
@@ -233,8 +238,7 @@ sl_http_header_filter(sl_http_request_t *r)
         r->header_only = 1;
     }
 
-    if (r->headers_out.last_modified_time != -1
-        && r->headers_out.status != SL_HTTP_OK
+    if (r->headers_out.last_modified_time != -1 && r->headers_out.status != SL_HTTP_OK
         && r->headers_out.status != SL_HTTP_PARTIAL_CONTENT
         && r->headers_out.status != SL_HTTP_NOT_MODIFIED) {
         r->headers_out.last_modified_time = -1;
@@ -306,8 +310,8 @@ sl_http_header_filter(sl_http_request_t *r)
     sl_str_null(&host);
 
     if (r->headers_out.location && r->headers_out.location->hash
-        && r->headers_out.location->value.len
-        && r->headers_out.location->value.data[0] == '/' && clcf->absolute_redirect) {
+        && r->headers_out.location->value.len && r->headers_out.location->value.data[0] == '/'
+        && clcf->absolute_redirect) {
         r->headers_out.location->hash = 0;
         absolute = 1;
 
@@ -322,8 +326,7 @@ sl_http_header_filter(sl_http_request_t *r)
             }
         }
 
-        len += sizeof("Location: http://") - 1 + host.len + r->headers_out.location->value.len
-               + 2;
+        len += sizeof("Location: http://") - 1 + host.len + r->headers_out.location->value.len + 2;
         if (port) {
             len += sizeof(":65535") - 1;
         }
@@ -433,8 +436,7 @@ sl_http_header_filter(sl_http_request_t *r)
         if (port) {
             p = sl_sprintf(p, ":%ui", port);
         }
-        p = sl_cpymem(p, r->headers_out.location->value.data,
-                      r->headers_out.location->value.len);
+        p = sl_cpymem(p, r->headers_out.location->value.data, r->headers_out.location->value.len);
 
         /* $sent_http_location logs what was sent */
         r->headers_out.location->value.len = p - start;

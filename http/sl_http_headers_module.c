@@ -29,8 +29,7 @@ static char *sl_http_headers_add(sl_conf_t *cf, sl_command_t *cmd, void *conf);
 
 static sl_command_t sl_http_headers_commands[] = {
     { sl_string("add_header"),
-      SL_HTTP_MAIN_CONF | SL_HTTP_SRV_CONF | SL_HTTP_LOC_CONF | SL_HTTP_LIF_CONF
-          | SL_CONF_TAKE23,
+      SL_HTTP_MAIN_CONF | SL_HTTP_SRV_CONF | SL_HTTP_LOC_CONF | SL_HTTP_LIF_CONF | SL_CONF_TAKE23,
       sl_http_headers_add, SL_HTTP_LOC_CONF_OFFSET, 0, NULL },
     sl_null_command
 };
@@ -46,10 +45,15 @@ static sl_http_module_t sl_http_headers_module_ctx = {
     sl_http_headers_merge_conf   /* merge location configuration */
 };
 
-sl_module_t sl_http_headers_module = {
-    SL_MODULE_V1, "sl_http_headers_module", SL_HTTP_MODULE, &sl_http_headers_module_ctx,
-    sl_http_headers_commands, NULL, NULL, NULL, NULL
-};
+sl_module_t sl_http_headers_module = { SL_MODULE_V1,
+                                       "sl_http_headers_module",
+                                       SL_HTTP_MODULE,
+                                       &sl_http_headers_module_ctx,
+                                       sl_http_headers_commands,
+                                       NULL,
+                                       NULL,
+                                       NULL,
+                                       NULL };
 
 static sl_http_output_header_filter_pt sl_http_headers_next_header_filter;
 

@@ -118,13 +118,13 @@ static void *sl_http_log_create_loc_conf(sl_conf_t *cf);
 static char *sl_http_log_merge_loc_conf(sl_conf_t *cf, void *parent, void *child);
 static char *sl_http_log_set_format(sl_conf_t *cf, sl_command_t *cmd, void *conf);
 static char *sl_http_log_set_log(sl_conf_t *cf, sl_command_t *cmd, void *conf);
-static sl_int_t sl_http_log_compile_format(sl_conf_t *cf, sl_http_log_fmt_t *fmt,
-                                           sl_str_t *args, sl_uint_t nargs);
+static sl_int_t sl_http_log_compile_format(sl_conf_t *cf, sl_http_log_fmt_t *fmt, sl_str_t *args,
+                                           sl_uint_t nargs);
 static sl_http_log_file_t *sl_http_log_get_file(sl_conf_t *cf, sl_http_log_main_conf_t *lmcf,
                                                 sl_str_t *name);
 static sl_int_t sl_http_log_declare_remote_user(sl_conf_t *cf);
-static sl_int_t sl_http_log_variable_not_found(sl_http_request_t *r,
-                                               sl_http_variable_value_t *v, uintptr_t data);
+static sl_int_t sl_http_log_variable_not_found(sl_http_request_t *r, sl_http_variable_value_t *v,
+                                               uintptr_t data);
 static sl_int_t sl_http_log_postconfiguration(sl_conf_t *cf);
 static sl_int_t sl_http_log_init_process(sl_cycle_t *cycle);
 static void sl_http_log_exit_process(sl_cycle_t *cycle);
@@ -149,10 +149,15 @@ static sl_http_module_t sl_http_log_module_ctx = {
     sl_http_log_merge_loc_conf     /* merge location configuration */
 };
 
-sl_module_t sl_http_log_module = {
-    SL_MODULE_V1, "sl_http_log_module", SL_HTTP_MODULE, &sl_http_log_module_ctx,
-    sl_http_log_commands, NULL, sl_http_log_init_process, sl_http_log_exit_process, NULL
-};
+sl_module_t sl_http_log_module = { SL_MODULE_V1,
+                                   "sl_http_log_module",
+                                   SL_HTTP_MODULE,
+                                   &sl_http_log_module_ctx,
+                                   sl_http_log_commands,
+                                   NULL,
+                                   sl_http_log_init_process,
+                                   sl_http_log_exit_process,
+                                   NULL };
 
 static sl_str_t sl_http_log_default_path = sl_string("logs/access.log");
 
@@ -421,8 +426,7 @@ sl_http_log_escape_json(u_char *dst, const u_char *src, size_t size)
             c = *src++;
 
             if (c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t' || c == '\b'
-                || c == '\f')
-            {
+                || c == '\f') {
                 n++;
 
             } else if (c < 0x20) {
@@ -640,8 +644,7 @@ sl_http_log_create_main_conf(sl_conf_t *cf)
     }
 
     if (sl_array_init(&conf->formats, cf->pool, 4, sizeof(sl_http_log_fmt_t *)) != SL_OK
-        || sl_array_init(&conf->files, cf->pool, 4, sizeof(sl_http_log_file_t *)) != SL_OK)
-    {
+        || sl_array_init(&conf->files, cf->pool, 4, sizeof(sl_http_log_file_t *)) != SL_OK) {
         return NULL;
     }
 
@@ -804,8 +807,7 @@ sl_http_log_add_text(sl_conf_t *cf, sl_array_t *ops, u_char *text, size_t len)
  * indexes. SL_OK, or SL_ERROR having logged why.
  */
 static sl_int_t
-sl_http_log_compile_format(sl_conf_t *cf, sl_http_log_fmt_t *fmt, sl_str_t *args,
-                           sl_uint_t nargs)
+sl_http_log_compile_format(sl_conf_t *cf, sl_http_log_fmt_t *fmt, sl_str_t *args, sl_uint_t nargs)
 {
     u_char c, *data, *start;
     size_t i, end;
@@ -819,8 +821,7 @@ sl_http_log_compile_format(sl_conf_t *cf, sl_http_log_fmt_t *fmt, sl_str_t *args
     a = 0;
 
     if (nargs > 0 && args[0].len >= sizeof("escape=") - 1
-        && sl_memcmp(args[0].data, "escape=", sizeof("escape=") - 1) == 0)
-    {
+        && sl_memcmp(args[0].data, "escape=", sizeof("escape=") - 1) == 0) {
         mode.data = args[0].data + sizeof("escape=") - 1;
         mode.len = args[0].len - (sizeof("escape=") - 1);
 
@@ -891,8 +892,7 @@ sl_http_log_compile_format(sl_conf_t *cf, sl_http_log_fmt_t *fmt, sl_str_t *args
                 }
 
                 if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
-                    || c == '_')
-                {
+                    || c == '_') {
                     continue;
                 }
 
@@ -1015,8 +1015,7 @@ sl_http_log_set_log(sl_conf_t *cf, sl_command_t *cmd, void *conf)
     }
 
     if (value[1].len >= sizeof("syslog:") - 1
-        && sl_memcmp(value[1].data, "syslog:", sizeof("syslog:") - 1) == 0)
-    {
+        && sl_memcmp(value[1].data, "syslog:", sizeof("syslog:") - 1) == 0) {
         sl_conf_log_error(SL_LOG_EMERG, cf, 0, "logging to syslog is not supported \"%V\"",
                           &value[1]);
         return SL_CONF_ERROR;
@@ -1080,8 +1079,7 @@ sl_http_log_set_log(sl_conf_t *cf, sl_command_t *cmd, void *conf)
 
     for (i = 3; i < cf->args->nelts; i++) {
         if (value[i].len >= sizeof("buffer=") - 1
-            && sl_memcmp(value[i].data, "buffer=", sizeof("buffer=") - 1) == 0)
-        {
+            && sl_memcmp(value[i].data, "buffer=", sizeof("buffer=") - 1) == 0) {
             s.len = value[i].len - (sizeof("buffer=") - 1);
             s.data = value[i].data + sizeof("buffer=") - 1;
 
@@ -1096,8 +1094,7 @@ sl_http_log_set_log(sl_conf_t *cf, sl_command_t *cmd, void *conf)
         }
 
         if (value[i].len >= sizeof("flush=") - 1
-            && sl_memcmp(value[i].data, "flush=", sizeof("flush=") - 1) == 0)
-        {
+            && sl_memcmp(value[i].data, "flush=", sizeof("flush=") - 1) == 0) {
             s.len = value[i].len - (sizeof("flush=") - 1);
             s.data = value[i].data + sizeof("flush=") - 1;
 
@@ -1113,16 +1110,14 @@ sl_http_log_set_log(sl_conf_t *cf, sl_command_t *cmd, void *conf)
 
         if (value[i].len >= sizeof("gzip") - 1
             && sl_memcmp(value[i].data, "gzip", sizeof("gzip") - 1) == 0
-            && (value[i].len == sizeof("gzip") - 1 || value[i].data[4] == '='))
-        {
+            && (value[i].len == sizeof("gzip") - 1 || value[i].data[4] == '=')) {
             sl_conf_log_error(SL_LOG_EMERG, cf, 0,
                               "compressed access logs are not supported \"%V\"", &value[i]);
             return SL_CONF_ERROR;
         }
 
         if (value[i].len >= sizeof("if=") - 1
-            && sl_memcmp(value[i].data, "if=", sizeof("if=") - 1) == 0)
-        {
+            && sl_memcmp(value[i].data, "if=", sizeof("if=") - 1) == 0) {
             s.len = value[i].len - (sizeof("if=") - 1);
             s.data = value[i].data + sizeof("if=") - 1;
 

@@ -1351,7 +1351,8 @@ sl_http_finalize_connection(sl_http_request_t *r)
     if (r->main->count > 1) {
         /* someone still holds the request: a body reader or the discarder */
         if (r->discard_body) {
-            /* the discard handler stays in charge; it must not wait forever */
+            /* the discard handler takes the read side; it must not wait forever */
+            r->read_event_handler = sl_http_discarded_request_body_handler;
             sl_event_add_timer(r->connection->read, clcf->lingering_timeout);
         }
         r->main->count--;
@@ -1431,19 +1432,16 @@ sl_http_free_request(sl_http_request_t *r, sl_int_t rc)
         r->headers_out.status = rc;
     }
 
-    if (!r->logged && r->http_state != SL_HTTP_READING_REQUEST_STATE) {
+    /*
+     * Every request that got as far as a status is logged, rejected ones
+     * included; a connection that only timed out or closed before sending
+     * anything is not a request.
+     */
+    if (!r->logged
+        && (r->http_state != SL_HTTP_READING_REQUEST_STATE || r->headers_out.status != 0
+            || (r->request_line.len && rc != SL_HTTP_REQUEST_TIME_OUT))) {
         r->logged = 1;
         r->connection->log->action = "logging request";
-        cmcf = sl_http_get_module_main_conf(r, sl_http_core_module);
-        log_handler = cmcf->phases[SL_HTTP_LOG_PHASE].handlers.elts;
-        n = cmcf->phases[SL_HTTP_LOG_PHASE].handlers.nelts;
-        for (i = 0; i < n; i++) {
-            log_handler[i](r);
-        }
-    } else if (!r->logged && r->request_line.len && rc != SL_HTTP_REQUEST_TIME_OUT
-               && rc != 0) {
-        /* a request rejected while its headers were read is logged too */
-        r->logged = 1;
         cmcf = sl_http_get_module_main_conf(r, sl_http_core_module);
         log_handler = cmcf->phases[SL_HTTP_LOG_PHASE].handlers.elts;
         n = cmcf->phases[SL_HTTP_LOG_PHASE].handlers.nelts;

@@ -194,6 +194,9 @@ struct sl_http_request_s {
 #define SL_HTTP_KEEPALIVE_STATE 4
 #define SL_HTTP_LINGERING_CLOSE_STATE 5
 
+/* Reads and drops the rest of a body being discarded (a request's read handler). */
+void sl_http_discarded_request_body_handler(sl_http_request_t *r);
+
 /* The HTTP connection handler set on every HTTP listener. */
 void sl_http_init_connection(sl_connection_t *c);
 

@@ -15,8 +15,47 @@
 
 static void sl_http_read_client_request_body_handler(sl_http_request_t *r);
 static sl_int_t sl_http_do_read_client_request_body(sl_http_request_t *r);
-static void sl_http_discarded_request_body_handler(sl_http_request_t *r);
 static sl_int_t sl_http_read_discarded_request_body(sl_http_request_t *r);
+
+
+/*
+ * Keeps bytes read past the end of a chunked body (the next pipelined
+ * request) in the header buffer, after everything parsed so far, where
+ * keep-alive processing finds them. Without room the connection closes
+ * after this response instead.
+ */
+static void
+sl_http_body_keep_rest(sl_http_request_t *r, u_char *pos, u_char *last)
+{
+    sl_buf_t *b;
+    size_t n;
+
+    n = last - pos;
+    b = r->header_in;
+    if (n == 0) {
+        return;
+    }
+    if (b->pos == b->last && (size_t) (b->end - b->last) >= n) {
+        sl_memcpy(b->last, pos, n);
+        b->last += n;
+        return;
+    }
+    r->keepalive = 0;
+}
+
+/*
+ * How much may be read without reading past the body: the rest of a
+ * Content-Length body, or the least a chunked body still needs (the
+ * parser's hint; "0" LF LF before anything was parsed).
+ */
+static size_t
+sl_http_body_read_size(sl_http_request_t *r, sl_http_request_body_t *rb, size_t size)
+{
+    off_t need;
+
+    need = r->headers_in.chunked ? (rb->chunked.length ? rb->chunked.length : 3) : rb->rest;
+    return need < (off_t) size ? (size_t) need : size;
+}
 
 static sl_int_t
 sl_http_send_continue(sl_http_request_t *r)
@@ -380,17 +419,14 @@ sl_http_do_read_client_request_body(sl_http_request_t *r)
                 continue;
             }
         } else {
-            n = c->recv(c, buffer, sizeof(buffer));
+            n = c->recv(c, buffer, sl_http_body_read_size(r, rb, sizeof(buffer)));
             if (n > 0) {
                 r->request_length += n;
                 in.pos = buffer;
                 in.last = buffer + n;
                 rc = sl_http_body_consume(r, rb, &in);
                 if (rc == SL_OK) {
-                    if (in.pos < in.last) {
-                        /* pipelined bytes after a chunked body cannot be kept here */
-                        r->keepalive = 0;
-                    }
+                    sl_http_body_keep_rest(r, in.pos, in.last);
                     break;
                 }
                 if (rc != SL_AGAIN) {
@@ -471,7 +507,7 @@ sl_http_discard_request_body(sl_http_request_t *r)
     return SL_OK;
 }
 
-static void
+void
 sl_http_discarded_request_body_handler(sl_http_request_t *r)
 {
     sl_int_t rc;
@@ -522,7 +558,9 @@ sl_http_read_discarded_request_body(sl_http_request_t *r)
         if (b->pos < b->last) {
             in = *b;
         } else {
-            got = r->connection->recv(r->connection, buffer, sizeof(buffer));
+            /* a body is never read past its end, so a pipelined request stays in the socket */
+            got = r->connection->recv(r->connection, buffer, sl_http_body_read_size(r, rb,
+                                                                                    sizeof(buffer)));
             if (got == SL_AGAIN) {
                 return SL_AGAIN;
             }
@@ -559,9 +597,8 @@ sl_http_read_discarded_request_body(sl_http_request_t *r)
 
         if (b->pos < b->last) {
             b->pos = in.pos;
-        } else if (rc == SL_OK && in.pos < in.last) {
-            /* the next request was read along with the end of this body */
-            r->keepalive = 0;
+        } else if (rc == SL_OK) {
+            sl_http_body_keep_rest(r, in.pos, in.last);
         }
 
         if (rc == SL_OK) {

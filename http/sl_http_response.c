@@ -335,8 +335,7 @@ sl_http_root_full_name(sl_http_request_t *r, sl_str_t *path, size_t reserved)
 }
 
 u_char *
-sl_http_map_uri_to_path(sl_http_request_t *r, sl_str_t *path, size_t *root_length,
-                        size_t reserved)
+sl_http_map_uri_to_path(sl_http_request_t *r, sl_str_t *path, size_t *root_length, size_t reserved)
 {
     u_char *last;
     size_t alias, rest;
@@ -373,8 +372,7 @@ sl_http_map_uri_to_path(sl_http_request_t *r, sl_str_t *path, size_t *root_lengt
     } else {
         reserved += rest + 1;
 
-        if (sl_http_script_run(r, path, clcf->root_lengths->elts, reserved,
-                               clcf->root_values->elts)
+        if (sl_http_script_run(r, path, clcf->root_lengths->elts, reserved, clcf->root_values->elts)
             == NULL) {
             return NULL;
         }

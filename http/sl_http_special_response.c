@@ -139,8 +139,7 @@ sl_http_special_discard_body(sl_http_request_t *r)
 
 /* Writes the built-in response for page (NULL: empty body) with headers_out as set. */
 static sl_int_t
-sl_http_send_special_response(sl_http_request_t *r, sl_http_core_loc_conf_t *clcf,
-                              sl_str_t *page)
+sl_http_send_special_response(sl_http_request_t *r, sl_http_core_loc_conf_t *clcf, sl_str_t *page)
 {
     size_t tail_len;
     const char *tail;
@@ -236,6 +235,9 @@ sl_http_send_error_page(sl_http_request_t *r, sl_http_err_page_t *err_page)
     } else if (overwrite == -1) {
         /* "=" alone: the status is whatever the error page's own response has */
         r->err_status = 0;
+    } else if (r->err_status == SL_HTTP_REQUEST_HEADER_TOO_LARGE) {
+        /* as nginx's 494: the page is served, but as a 400 */
+        r->err_status = SL_HTTP_BAD_REQUEST;
     }
 
     if (sl_http_complex_value(r, &err_page->value, &uri) != SL_OK) {

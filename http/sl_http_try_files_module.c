@@ -84,12 +84,7 @@ sl_http_try_files_fallback(sl_http_request_t *r, sl_str_t *target)
     }
 
     if (target->data[0] == '@') {
-        /*
-         * Hold the request across the call: sl_http_named_location() runs
-         * the named location's phases at once and does not take a
-         * reference itself, unlike sl_http_internal_redirect().
-         */
-        r->main->count++;
+        /* both calls take a reference on the request, released here */
         (void) sl_http_named_location(r, target);
         sl_http_finalize_request(r, SL_DONE);
         return SL_DONE;

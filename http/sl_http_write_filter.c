@@ -30,10 +30,15 @@ static sl_http_module_t sl_http_write_filter_module_ctx = {
     NULL                       /* merge location configuration */
 };
 
-sl_module_t sl_http_write_filter_module = {
-    SL_MODULE_V1, "sl_http_write_filter_module", SL_HTTP_MODULE,
-    &sl_http_write_filter_module_ctx, NULL, NULL, NULL, NULL, NULL
-};
+sl_module_t sl_http_write_filter_module = { SL_MODULE_V1,
+                                            "sl_http_write_filter_module",
+                                            SL_HTTP_MODULE,
+                                            &sl_http_write_filter_module_ctx,
+                                            NULL,
+                                            NULL,
+                                            NULL,
+                                            NULL,
+                                            NULL };
 
 static sl_chain_t *
 sl_http_write_filter_link(sl_http_request_t *r, sl_http_write_filter_ctx_t *ctx)

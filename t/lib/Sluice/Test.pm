@@ -68,7 +68,11 @@ sub new
 
     my $prefix = tempdir('sluice-test-XXXXXXXX', TMPDIR => 1,
                          CLEANUP => !$ENV{SLUICE_TEST_LEAVE});
-    make_path("$prefix/logs", "$prefix/conf");
+    make_path("$prefix/logs", "$prefix/conf", "$prefix/client_body_temp");
+    # Run as root, the workers drop to an unprivileged user (as nginx's do):
+    # they must be able to read what a test writes and spool request bodies.
+    chmod(0755, $prefix);
+    chmod(01777, "$prefix/client_body_temp");
 
     my $self = bless {
         prefix => $prefix,
