@@ -590,6 +590,8 @@ sl_http_read_discarded_request_body(sl_http_request_t *r)
             if (rc == SL_DONE) {
                 rc = SL_OK;
             } else if (rc != SL_AGAIN) {
+                sl_log_error(SL_LOG_INFO, r->connection->log, 0,
+                             "client sent invalid chunked body");
                 r->keepalive = 0;
                 return SL_HTTP_BAD_REQUEST;
             }

@@ -32,14 +32,14 @@ sl_http_special_response_handler(sl_http_request_t *r, sl_int_t status)
     return status;
 }
 
-sl_module_t *sl_modules[] = {
-    &sl_core_module, &sl_conf_module, &sl_events_module, &sl_event_core_module,
-    &sl_http_module, &sl_http_core_module, &sl_http_log_module, NULL
-};
-const char *sl_module_names[] = {
-    "sl_core_module", "sl_conf_module", "sl_events_module", "sl_event_core_module",
-    "sl_http_module", "sl_http_core_module", "sl_http_log_module", NULL
-};
+sl_module_t *sl_modules[] = { &sl_core_module,     &sl_conf_module,
+                              &sl_events_module,   &sl_event_core_module,
+                              &sl_http_module,     &sl_http_core_module,
+                              &sl_http_log_module, NULL };
+const char *sl_module_names[] = { "sl_core_module",     "sl_conf_module",
+                                  "sl_events_module",   "sl_event_core_module",
+                                  "sl_http_module",     "sl_http_core_module",
+                                  "sl_http_log_module", NULL };
 sl_uint_t sl_modules_n = 7;
 
 #define T_HEAD "events { worker_connections 16; }\n"
@@ -303,8 +303,7 @@ t_file(sl_cycle_t *cycle, const char *suffix)
     for (i = 0; i < lmcf->files.nelts; i++) {
         if (files[i]->file->name.len >= len
             && memcmp(files[i]->file->name.data + files[i]->file->name.len - len, suffix, len)
-                   == 0)
-        {
+                   == 0) {
             return files[i];
         }
     }
@@ -615,7 +614,7 @@ test_buffers(void)
 
     /* lines that fill the buffer exactly, then one more */
     t_log(cycle, 3, "/", NULL, "abcdefghijklmnopqrstuvwxyz01"); /* 31 + 4 = 35 */
-    t_log(cycle, 3, "/", NULL, "ABCDEFGHIJKLMNOPQRSTU");          /* 24 + 4 = 28: 63 */
+    t_log(cycle, 3, "/", NULL, "ABCDEFGHIJKLMNOPQRSTU");        /* 24 + 4 = 28: 63 */
     is_int(lf->pos - lf->start, 63, "63 of 64 bytes buffered");
     t_log(cycle, 3, "/", NULL, "z");
     n = t_read("logs/d.log", buf, sizeof(buf));
@@ -702,8 +701,7 @@ test_refused(void)
               "a path with variables");
     t_refused("access_log syslog:server=127.0.0.1;", "syslog is not supported", "syslog");
     t_refused("access_log logs/x.log nosuch;", "unknown log format \"nosuch\"", "unknown format");
-    t_refused("access_log logs/x.log combined buffer=0;", "invalid buffer size \"0\"",
-              "buffer=0");
+    t_refused("access_log logs/x.log combined buffer=0;", "invalid buffer size \"0\"", "buffer=0");
     t_refused("access_log logs/x.log combined buffer=12q;", "invalid buffer size \"12q\"",
               "buffer=12q");
     t_refused("access_log logs/x.log combined buffer=99999999999999999999999;",
@@ -712,8 +710,8 @@ test_refused(void)
               "no buffer is defined for access_log \"logs/x.log\"", "flush= without buffer=");
     t_refused("access_log logs/x.log combined buffer=1k flush=0;", "invalid flush time \"0\"",
               "flush=0");
-    t_refused("access_log logs/x.log combined buffer=1k flush=soon;",
-              "invalid flush time \"soon\"", "flush=soon");
+    t_refused("access_log logs/x.log combined buffer=1k flush=soon;", "invalid flush time \"soon\"",
+              "flush=soon");
     t_refused("access_log logs/x.log combined gzip=5;", "compressed access logs are not supported",
               "gzip");
     t_refused("access_log logs/x.log combined level=3;", "invalid parameter \"level=3\"",
@@ -754,7 +752,7 @@ test_accepted(void)
         size_t n;
 
         n = t_read("logs/y.log", buf, sizeof(buf));
-        ok(n > 6 && memcmp(buf, "-|200\n192.0.2.7 - - [", 22) == 0,
+        ok(n > 6 && memcmp(buf, "-|200\n192.0.2.7 - - [", 21) == 0,
            "the server's two directives replace the http level's; $remote_user is \"-\"");
     }
     sl_free_cycle(cycle);

@@ -20,8 +20,9 @@
 
 /* The engine's symbols, faked ---------------------------------------------- */
 
-sl_module_t sl_http_core_module = { SL_MODULE_V1, "sl_http_core_module", SL_HTTP_MODULE,
-                                    NULL, NULL, NULL, NULL, NULL, NULL };
+sl_module_t sl_http_core_module = {
+    SL_MODULE_V1, "sl_http_core_module", SL_HTTP_MODULE, NULL, NULL, NULL, NULL, NULL, NULL
+};
 sl_uint_t sl_http_max_module = 8;
 sl_http_output_header_filter_pt sl_http_top_header_filter;
 sl_http_output_body_filter_pt sl_http_top_body_filter;
@@ -656,6 +657,7 @@ test_error_pages(void)
     add_error_page(pages, 500, -1, "@fallback", NULL);
     add_error_page(pages, 502, 0, "http://status.example/down", NULL);
     add_error_page(pages, 503, 301, "http://status.example/moved", NULL);
+    add_error_page(pages, 431, 0, "/too-large.html", NULL);
     clcf.error_pages = pages;
 
     r->method = SL_HTTP_POST;
@@ -702,6 +704,12 @@ test_error_pages(void)
     clcf.error_pages = pages;
     sl_http_special_response_handler(r, 503);
     ok(memcmp(wire, "HTTP/1.1 301 Moved Permanently\r\n", 32) == 0, "=301 URL: 301");
+
+    r = new_request(SL_HTTP_VERSION_11);
+    clcf.error_pages = pages;
+    sl_http_special_response_handler(r, SL_HTTP_REQUEST_HEADER_TOO_LARGE);
+    ok(fake_redirects == 1 && r->err_status == 400 && !r->keepalive,
+       "an error page for 431 is served as a 400 on a closing connection");
 
     r = new_request(SL_HTTP_VERSION_11);
     clcf.error_pages = pages;
@@ -836,8 +844,7 @@ test_helpers(void)
     is_mem(path.data, end - path.data, "/data/files/img/x.png", "alias replaces the location");
 
     r->valid_location = 0;
-    ok(sl_http_map_uri_to_path(r, &path, &root_len, 0) == NULL,
-       "alias after a rewrite is refused");
+    ok(sl_http_map_uri_to_path(r, &path, &root_len, 0) == NULL, "alias after a rewrite is refused");
     clcf.alias = 0;
 
     /* content type by extension, case-insensitively */
