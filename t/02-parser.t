@@ -54,6 +54,16 @@ $t->run();
 
 my $H = "Host: localhost\r\n";
 
+# Served: 200 from return; without the rewrite module, any answer that is not
+# one of the parser's rejections (the static module may say 404 or 405).
+sub served_ok
+{
+    my ($r) = @_;
+    return 0 unless $r;
+    return $r->{status} == 200 if $rw;
+    return $r->{status} !~ /^(?:400|413|414|431|505)$/ ? 1 : 0;
+}
+
 # Sends one request on a fresh connection and returns (parsed response, raw,
 # socket); the socket stays open so that the caller can check it closes.
 sub send_req
@@ -103,7 +113,7 @@ sub too_large
 # --- valid requests ------------------------------------------------------------
 
 my ($r, $raw, $s) = send_req("GET / HTTP/1.1\r\n$H\r\n");
-ok($r && $r->{status} < 400, 'GET /: served') or diag($raw // 'no response');
+ok(served_ok($r), 'GET /: served') or diag($raw // 'no response');
 SKIP: {
     skip 'no rewrite module', 1 unless $rw;
     is($r && $r->{body}, "root\n", 'GET /: body of location /');
@@ -112,12 +122,12 @@ ok($s && !is_closed($s, 0.3), 'GET / in HTTP/1.1: connection kept alive');
 
 $raw = http("HEAD / HTTP/1.1\r\n$H\r\n", socket => $s);
 $r = http_parse($raw, head => 1);
-ok($r && $r->{status} < 400, 'HEAD on the same connection: served');
+ok(served_ok($r), 'HEAD on the same connection: served');
 is($r && $r->{rest}, '', 'HEAD: no body sent');
 
 $raw = http("POST / HTTP/1.1\r\n${H}Content-Length: 5\r\n\r\nhello", socket => $s);
 $r = http_parse($raw);
-ok($r && $r->{status} < 400, 'POST with a 5-byte body: served') or diag($raw // 'none');
+ok(served_ok($r), 'POST with a 5-byte body: served') or diag($raw // 'none');
 
 $raw = http("GET /b HTTP/1.1\r\n$H\r\n", socket => $s);
 $r = http_parse($raw);
@@ -129,7 +139,7 @@ SKIP: {
 close $s if $s;
 
 $r = http_parse(http("GET / HTTP/1.0\r\n\r\n"));
-ok($r && $r->{status} < 400, 'HTTP/1.0 without Host: accepted');
+ok(served_ok($r), 'HTTP/1.0 without Host: accepted');
 
 # --- header syntax -------------------------------------------------------------
 
@@ -175,30 +185,36 @@ rejected('Transfer-Encoding "xchunked"',
          "POST / HTTP/1.1\r\n${H}Transfer-Encoding: xchunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 400);
 rejected('Transfer-Encoding in HTTP/1.0',
          "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 400);
-rejected('chunked body with a bad chunk size "zz"',
-         "POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
-         400);
-rejected('chunked body with an overflowing chunk size',
-         "POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n"
-         . "ffffffffffffffffffff\r\nhello\r\n0\r\n\r\n", 400);
+# A bad chunk is seen when the body is read or discarded: return discards it
+# before answering; without return, the static module answers first.
+SKIP: {
+    skip 'no rewrite module: the body is not read before the answer', 9 unless $rw;
 
-rejected('chunked body with a negative chunk size "-5"',
-         "POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n-5\r\nhello\r\n0\r\n\r\n",
-         400);
+    rejected('chunked body with a bad chunk size "zz"',
+             "POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+             400);
+    rejected('chunked body with an overflowing chunk size',
+             "POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n"
+             . "ffffffffffffffffffff\r\nhello\r\n0\r\n\r\n", 400);
+
+    rejected('chunked body with a negative chunk size "-5"',
+             "POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n-5\r\nhello\r\n0\r\n\r\n",
+             400);
+}
 rejected('Content-Length 20 digits (overflow)',
          "POST / HTTP/1.1\r\n${H}Content-Length: 99999999999999999999\r\n\r\nhello", 400);
 
 ($r, $raw) = send_req("POST / HTTP/1.1\r\n${H}Transfer-Encoding: Chunked\r\n\r\n"
                       . "5\r\nhello\r\n0\r\n\r\n");
-ok($r && $r->{status} < 400, 'Transfer-Encoding "Chunked": coding names are case-insensitive')
+ok(served_ok($r), 'Transfer-Encoding "Chunked": coding names are case-insensitive')
     or diag($raw // 'none');
 
 # A well-formed chunked body is accepted, and the connection stays usable.
 ($r, $raw, $s) = send_req("POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n"
                           . "5\r\nhello\r\n0\r\n\r\n");
-ok($r && $r->{status} < 400, 'valid chunked POST: served') or diag($raw // 'none');
+ok(served_ok($r), 'valid chunked POST: served') or diag($raw // 'none');
 $r = http_parse(http("GET /b HTTP/1.1\r\n$H\r\n", socket => $s));
-ok($r && $r->{status} < 400, 'valid chunked POST: next request on the connection served');
+ok(served_ok($r), 'valid chunked POST: next request on the connection served');
 close $s if $s;
 
 # --- Host and version -----------------------------------------------------------
@@ -222,15 +238,15 @@ rejected('Content-Length 2000 over client_max_body_size 1k',
 
 # Just under the limits: accepted.
 ($r, $raw) = send_req("GET /" . ('a' x 900) . " HTTP/1.1\r\n$H\r\n");
-ok($r && $r->{status} < 400, 'request line of 900 bytes (under 1k): served')
+ok(served_ok($r), 'request line of 900 bytes (under 1k): served')
     or diag($raw // 'none');
 ($r, $raw) = send_req("POST / HTTP/1.1\r\n${H}Content-Length: 1000\r\n\r\n" . ('a' x 1000));
-ok($r && $r->{status} < 400, 'body of 1000 bytes (under 1k): served') or diag($raw // 'none');
+ok(served_ok($r), 'body of 1000 bytes (under 1k): served') or diag($raw // 'none');
 
 # --- request targets and URI normalisation ---------------------------------------
 
 ($r, $raw) = send_req("GET http://example.com/b HTTP/1.1\r\n$H\r\n");
-ok($r && $r->{status} < 400, 'absolute-form target: accepted') or diag($raw // 'none');
+ok(served_ok($r), 'absolute-form target: accepted') or diag($raw // 'none');
 SKIP: {
     skip 'no rewrite module', 1 unless $rw;
     is($r && $r->{body}, "b\n", 'absolute-form target: path /b routed');
@@ -267,5 +283,5 @@ SKIP: {
 # --- the server survives all this --------------------------------------------------
 
 $r = http_parse(http_get('/'));
-ok($r && $r->{status} < 400, 'server still answers after the hostile requests');
+ok(served_ok($r), 'server still answers after the hostile requests');
 unlike($t->error_log, qr/\[(?:alert|emerg|crit)\]/, 'no alert, crit or emerg in the error log');
