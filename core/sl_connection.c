@@ -343,6 +343,18 @@ sl_close_listening_sockets(sl_cycle_t *cycle)
 }
 
 
+/*
+ * How workers share a listener. By default one socket is shared and every
+ * worker waits on it with EPOLLEXCLUSIVE, so the kernel wakes one idle
+ * waiter per connection; "listen ... reuseport" gives each worker a socket
+ * of its own and the kernel spreads connections by a hash of the address.
+ * Measured on 2 cores with wrk over loopback (2 workers, a "return 200"
+ * location): new connections per second 30.2k / 31.4k shared against
+ * 30.1k / 30.0k reuseport, keep-alive requests equal (182k/s both). The
+ * shared socket is the default because it is as fast or faster and never
+ * hands connections to a worker that is busy; reuseport stays available
+ * for operators whose nginx configurations ask for it.
+ */
 sl_int_t
 sl_enable_accept_events(sl_cycle_t *cycle)
 {
