@@ -657,6 +657,31 @@ sl_http_process_request_uri(sl_http_request_t *r)
     return SL_OK;
 }
 
+/*
+ * True when the header just parsed should be ignored: with
+ * ignore_invalid_headers on, a name with a byte other than a letter, a
+ * digit, '-' (or '_' with underscores_in_headers on). The parser already
+ * refused names that are not HTTP tokens at all.
+ */
+static sl_uint_t
+sl_http_header_name_is_unusual(sl_http_request_t *r, sl_http_core_srv_conf_t *cscf)
+{
+    u_char *p, ch;
+
+    if (!cscf->ignore_invalid_headers) {
+        return 0;
+    }
+    for (p = r->parse.header_name_start; p < r->parse.header_name_end; p++) {
+        ch = *p;
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')
+            || ch == '-' || (ch == '_' && cscf->underscores_in_headers)) {
+            continue;
+        }
+        return 1;
+    }
+    return 0;
+}
+
 static void
 sl_http_process_request_headers(sl_event_t *rev)
 {
@@ -707,9 +732,8 @@ sl_http_process_request_headers(sl_event_t *rev)
         if (rc == SL_OK) {
             r->request_length += r->header_in->pos - r->parse.header_name_start;
 
-            if (!cscf->underscores_in_headers
-                && memchr(r->parse.header_name_start, '_',
-                          r->parse.header_name_end - r->parse.header_name_start)) {
+            if (sl_http_header_name_is_unusual(r, cscf)) {
+                /* nginx's "invalid" names: legal tokens, but not letters, digits and '-' */
                 sl_log_error(SL_LOG_INFO, c->log, 0, "client sent invalid header: \"%*s\"",
                              (size_t) (r->parse.header_end - r->parse.header_name_start),
                              r->parse.header_name_start);
