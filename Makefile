@@ -78,10 +78,20 @@ test-sanitizers: deps
 	./configure --with-sanitizers $(SLUICE_CONFIGURE_ARGS)
 	$(MAKE) -f objs/Makefile test
 
+# Started as root, the workers run as nobody:nogroup, as nginx's do. A
+# checkout that user cannot read (one under /root, say) would answer the demo
+# page with 403, so then the demo keeps its workers as root and says so.
 run: deps-build
 	@$(MAKE) build
 	mkdir -p logs
-	objs/sluice -p $(CURDIR)/ -c conf/sluice.conf -g "daemon off; master_process on;"
+	@user=""; \
+	if [ "$$(id -u)" = 0 ] && ! setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	        test -r "$(CURDIR)/html/index.html" 2>/dev/null; then \
+	    echo "note: user nobody cannot read $(CURDIR)/html; the demo workers run as root"; \
+	    user="user root root;"; \
+	fi; \
+	echo "objs/sluice -p $(CURDIR)/ -c conf/sluice.conf -g \"daemon off; master_process on; $$user\""; \
+	exec objs/sluice -p $(CURDIR)/ -c conf/sluice.conf -g "daemon off; master_process on; $$user"
 
 install: build
 	$(MAKE) -f objs/Makefile install

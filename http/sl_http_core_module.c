@@ -1610,17 +1610,9 @@ sl_http_core_error_page(sl_conf_t *cf, sl_command_t *cmd, void *conf)
             return SL_CONF_ERROR;
         }
         err->overwrite = overwrite;
-        if (overwrite == -1) {
-            switch (err->status) {
-            case SL_HTTP_REQUEST_ENTITY_TOO_LARGE:
-            case SL_HTTP_REQUEST_URI_TOO_LARGE:
-            case SL_HTTP_REQUEST_HEADER_TOO_LARGE:
-            case SL_HTTP_BAD_REQUEST:
-                err->overwrite = SL_HTTP_BAD_REQUEST;
-                break;
-            default:
-                break;
-            }
+        if (overwrite == 0 && err->status == SL_HTTP_REQUEST_HEADER_TOO_LARGE) {
+            /* without "=", a page for 431 answers 400, as nginx's page for its 494 does */
+            err->overwrite = SL_HTTP_BAD_REQUEST;
         }
 
         sl_memzero(&ccv, sizeof(ccv));

@@ -425,6 +425,7 @@ sl_http_create_request(sl_connection_t *c)
 
     c->data = r;
     c->requests++;
+    c->sent = 0; /* $bytes_sent and $body_bytes_sent count this request only */
     cs->request = r;
 
     return r;
@@ -1305,7 +1306,10 @@ sl_http_finalize_request(sl_http_request_t *r, sl_int_t rc)
         }
         r->write_event_handler = sl_http_writer;
         clcf = sl_http_get_module_loc_conf(r, sl_http_core_module);
-        if (!c->write->ready && !c->write->timer_set) {
+        if (c->write->ready) {
+            /* edge-triggered: no event will come for a socket that is already writable */
+            sl_post_event(c->write, &sl_posted_events);
+        } else if (!c->write->timer_set) {
             sl_event_add_timer(c->write, clcf->send_timeout);
         }
         return;
@@ -1391,7 +1395,7 @@ sl_http_finalize_connection(sl_http_request_t *r)
     if (clcf->lingering_close == SL_HTTP_LINGERING_ALWAYS
         || (clcf->lingering_close == SL_HTTP_LINGERING_ON
             && (r->lingering_close || r->header_in->pos < r->header_in->last
-                || r->connection->read->ready || r->connection->read->pending_eof == 0))) {
+                || r->connection->read->ready))) {
         sl_connection_t *c = r->connection;
         sl_http_free_request(r, 0);
         sl_http_set_lingering_close(c);
