@@ -684,6 +684,9 @@ sl_reusable_connection(sl_connection_t *c, sl_uint_t reusable)
 }
 
 
+/* When the last "reusing connections" warning was logged (once a second at most). */
+static sl_msec_t sl_drain_logged;
+
 void
 sl_drain_connections(sl_cycle_t *cycle)
 {
@@ -696,6 +699,13 @@ sl_drain_connections(sl_cycle_t *cycle)
     }
 
     n = sl_max(sl_min(SL_DRAIN_MAX, cycle->reusable_connections_n / 8), 1);
+
+    if (sl_current_msec - sl_drain_logged >= 1000 || sl_drain_logged == 0) {
+        sl_drain_logged = sl_current_msec ? sl_current_msec : 1;
+        sl_log_error(SL_LOG_WARN, cycle->log, 0,
+                     "%ui worker_connections are not enough, reusing connections",
+                     cycle->connection_n);
+    }
 
     for (i = 0; i < n; i++) {
         if (sl_queue_empty(&cycle->reusable_connections)) {
