@@ -1595,7 +1595,11 @@ sl_http_set_keepalive(sl_http_request_t *r)
         }
         rev->handler = sl_http_process_request_line;
         sl_event_add_timer(rev, cscf->client_header_timeout);
-        sl_http_process_request_line(rev);
+        /*
+         * Posted, not called: a client that pipelines thousands of requests
+         * must not make each response recurse into the next request.
+         */
+        sl_post_event(rev, &sl_posted_events);
         return;
     }
 
