@@ -1614,7 +1614,8 @@ sl_http_set_keepalive(sl_http_request_t *r)
     sl_event_add_timer(rev, clcf->keepalive_timeout);
 
     if (rev->ready) {
-        sl_http_keepalive_handler(rev);
+        /* more bytes wait in the socket: read them from the loop, not recursively */
+        sl_post_event(rev, &sl_posted_events);
     }
 }
 
