@@ -28,7 +28,7 @@ MAKEFLAGS += --no-print-directory
 CONFIGURE_DEPS = configure $(filter-out auto/lib,$(wildcard auto/*)) $(wildcard auto/lib/*)
 FORMAT_DIRS = $(wildcard core http modules t/unit fuzz)
 
-.PHONY: default build unit test test-sanitizers run install format clean deps deps-build
+.PHONY: default build unit test test-sanitizers run install format clean deps deps-build bench
 
 default: build
 
@@ -92,6 +92,13 @@ run: deps-build
 	fi; \
 	echo "objs/sluice -p $(CURDIR)/ -c conf/sluice.conf -g \"daemon off; master_process on; $$user\""; \
 	exec objs/sluice -p $(CURDIR)/ -c conf/sluice.conf -g "daemon off; master_process on; $$user"
+
+# Sluice beside nginx on this machine (bench/README.md); wrk and nginx are
+# installed first when missing and running as root. SLUICE_BINARY=PATH
+# measures another build instead of objs/sluice.
+bench: build
+	@sh auto/deps install bench
+	perl bench/run
 
 install: build
 	$(MAKE) -f objs/Makefile install

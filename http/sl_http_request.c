@@ -20,6 +20,7 @@ static sl_int_t sl_http_alloc_large_header_buffer(sl_http_request_t *r, sl_uint_
 static sl_int_t sl_http_process_request_uri(sl_http_request_t *r);
 static sl_int_t sl_http_process_request_header(sl_http_request_t *r);
 static sl_int_t sl_http_set_virtual_server(sl_http_request_t *r, sl_str_t *host);
+static sl_int_t sl_http_validate_host(sl_str_t *host, sl_pool_t *pool);
 static void sl_http_process_request(sl_http_request_t *r);
 static void sl_http_request_handler(sl_event_t *ev);
 static void sl_http_set_keepalive(sl_http_request_t *r);
@@ -52,6 +53,7 @@ typedef struct {
     sl_log_t log;
     sl_http_addr_conf_t *addr_conf;
     sl_http_request_t *request; /* the current request, for log lines */
+    sl_http_request_t *posted;  /* a request to run once the stack unwinds */
     sl_buf_t *large[64];        /* large header buffers of the current request */
     sl_uint_t nlarge;
 } sl_http_conn_state_t;
@@ -215,6 +217,8 @@ sl_http_connection_busy(sl_connection_t *c, sl_http_addr_conf_t *addr_conf)
     }
     cs = sl_pcalloc(c->pool, sizeof(sl_http_conn_state_t));
     if (cs == NULL) {
+        sl_destroy_pool(c->pool);
+        c->pool = NULL;
         return NULL;
     }
     cs->addr_conf = addr_conf;
@@ -339,6 +343,7 @@ sl_http_wait_request_handler(sl_event_t *rev)
 
     sl_reusable_connection(c, 0);
     c->idle = 0;
+    sl_event_add_timer(rev, cscf->client_header_timeout);
 
     if (sl_http_connection_busy(c, addr_conf) == NULL) {
         sl_http_close_connection(c);
@@ -495,6 +500,7 @@ sl_http_reject(sl_http_request_t *r, sl_int_t status, const char *why)
 static void
 sl_http_process_request_line(sl_event_t *rev)
 {
+    u_char *p;
     ssize_t n;
     sl_int_t rc;
     sl_connection_t *c;
@@ -520,7 +526,9 @@ sl_http_process_request_line(sl_event_t *rev)
             }
         }
 
+        p = r->header_in->pos;
         rc = sl_http_parse_request_line(&r->parse, r->header_in);
+        r->request_length += r->header_in->pos - p;
 
         if (rc == SL_OK) {
             r->request_line.data = r->parse.request_start;
@@ -542,12 +550,23 @@ sl_http_process_request_line(sl_event_t *rev)
             }
 
             if (r->parse.host_start && r->parse.host_end) {
+                /* absolute-form: the target's host chooses the server, not Host (RFC 9112 3.2.2) */
                 sl_str_t host;
                 host.data = r->parse.host_start;
                 host.len = r->parse.host_end - r->parse.host_start;
-                if (sl_http_set_virtual_server(r, &host) != SL_OK) {
+                rc = sl_http_validate_host(&host, r->pool);
+                if (rc == SL_DECLINED) {
+                    sl_http_reject(r, SL_HTTP_BAD_REQUEST,
+                                   "client sent invalid host in request line");
                     break;
                 }
+                if (rc != SL_OK || sl_http_set_virtual_server(r, &host) != SL_OK) {
+                    if (rc != SL_OK) {
+                        sl_http_close_request(r, SL_HTTP_INTERNAL_SERVER_ERROR);
+                    }
+                    break;
+                }
+                r->headers_in.server = host;
             }
 
             c->log->action = "reading client request headers";
@@ -728,10 +747,11 @@ sl_http_process_request_headers(sl_event_t *rev)
             }
         }
 
+        p = r->header_in->pos;
         rc = sl_http_parse_header_line(&r->parse, r->header_in, 1);
+        r->request_length += r->header_in->pos - p;
 
         if (rc == SL_OK) {
-            r->request_length += r->header_in->pos - r->parse.header_name_start;
 
             if (sl_http_header_name_is_unusual(r, cscf)) {
                 /* nginx's "invalid" names: legal tokens, but not letters, digits and '-' */
@@ -773,7 +793,6 @@ sl_http_process_request_headers(sl_event_t *rev)
         }
 
         if (rc == SL_HTTP_PARSE_HEADER_DONE) {
-            r->request_length += r->header_in->pos - r->header_in->start;
             r->http_state = SL_HTTP_PROCESS_REQUEST_STATE;
 
             if (sl_http_process_request_header(r) != SL_OK) {
@@ -1040,18 +1059,6 @@ sl_http_process_request_header(sl_http_request_t *r)
     sl_int_t te;
     sl_table_elt_t *h;
 
-    if (r->headers_in.server.len == 0 && r->parse.host_start) {
-        /* the host came from an absolute-form target */
-        sl_str_t host;
-        host.data = r->parse.host_start;
-        host.len = r->parse.host_end - r->parse.host_start;
-        if (sl_http_validate_host(&host, r->pool) != SL_OK) {
-            sl_http_reject(r, SL_HTTP_BAD_REQUEST, "client sent invalid host in request line");
-            return SL_ERROR;
-        }
-        r->headers_in.server = host;
-    }
-
     if (r->headers_in.host == NULL && r->http_version > SL_HTTP_VERSION_10) {
         sl_http_reject(r, SL_HTTP_BAD_REQUEST,
                        "client sent HTTP/1.1 request without \"Host\" header");
@@ -1226,8 +1233,21 @@ sl_http_request_handler(sl_event_t *ev)
 void
 sl_http_run_posted_requests(sl_connection_t *c)
 {
-    /* no subrequests yet: nothing is ever posted */
-    sl_unused(c);
+    sl_http_request_t *r;
+    sl_http_conn_state_t *cs;
+
+    /* the connection state exists only while the connection is busy */
+    if (c->destroyed || c->pool == NULL) {
+        return;
+    }
+
+    cs = sl_http_conn_state(c);
+    r = cs->posted;
+    if (r == NULL) {
+        return;
+    }
+    cs->posted = NULL;
+    r->write_event_handler(r);
 }
 
 sl_http_cleanup_t *
@@ -1381,9 +1401,17 @@ sl_http_finalize_connection(sl_http_request_t *r)
         if (r->discard_body) {
             /* the discard handler takes the read side; it must not wait forever */
             r->read_event_handler = sl_http_discarded_request_body_handler;
+            if (r->request_body->discard_deadline == 0) {
+                r->request_body->discard_deadline = sl_current_msec + clcf->lingering_time;
+            }
             sl_event_add_timer(r->connection->read, clcf->lingering_timeout);
         }
         r->main->count--;
+        return;
+    }
+
+    if (r->connection->error) {
+        sl_http_close_request(r, 0);
         return;
     }
 
@@ -1405,10 +1433,26 @@ sl_http_finalize_connection(sl_http_request_t *r)
     sl_http_close_request(r, 0);
 }
 
+/* Closes a terminated request once nothing up the stack uses it any more. */
+static void
+sl_http_terminate_handler(sl_http_request_t *r)
+{
+    r->main->count = 1;
+    sl_http_close_request(r, 0);
+}
+
+/*
+ * Ends a request that cannot go on (a client error, a timeout, 444). The
+ * caller may be deep inside an internal redirect or an error page whose
+ * outer frames still hold the request, so the request is not freed here:
+ * it is posted, and sl_http_run_posted_requests() closes it once the event
+ * handler has unwound.
+ */
 static void
 sl_http_terminate_request(sl_http_request_t *r, sl_int_t rc)
 {
     sl_http_cleanup_t *cln;
+    sl_http_conn_state_t *cs;
 
     for (cln = r->cleanup; cln; cln = cln->next) {
         if (cln->handler) {
@@ -1416,8 +1460,18 @@ sl_http_terminate_request(sl_http_request_t *r, sl_int_t rc)
             cln->handler = NULL;
         }
     }
-    r->main->count = 1;
-    sl_http_close_request(r, rc);
+
+    if (rc > 0 && r->headers_out.status == 0) {
+        r->headers_out.status = rc;
+    }
+
+    r->connection->error = 1;
+    r->keepalive = 0;
+    r->read_event_handler = sl_http_block_reading;
+    r->write_event_handler = sl_http_terminate_handler;
+
+    cs = sl_http_conn_state(r->connection);
+    cs->posted = r->main;
 }
 
 void
@@ -1478,8 +1532,7 @@ sl_http_free_request(sl_http_request_t *r, sl_int_t rc)
         }
     }
 
-    if (r->request_body && r->request_body->temp_fd != SL_INVALID_FILE
-        && r->request_body->temp_fd != 0) {
+    if (r->request_body && r->request_body->temp_fd != SL_INVALID_FILE) {
         close(r->request_body->temp_fd);
         r->request_body->temp_fd = SL_INVALID_FILE;
     }
@@ -1488,6 +1541,9 @@ sl_http_free_request(sl_http_request_t *r, sl_int_t rc)
         cs = sl_http_conn_state(r->connection);
         if (cs->request == r) {
             cs->request = NULL;
+        }
+        if (cs->posted == r) {
+            cs->posted = NULL;
         }
     }
 
@@ -1631,12 +1687,10 @@ sl_http_keepalive_handler(sl_event_t *rev)
         return;
     }
 
-    /* the same path as a new connection's first bytes, header timer included */
-    if (rev->timer_set) {
-        sl_event_del_timer(rev);
-    }
-    sl_event_add_timer(rev, ((sl_http_addr_conf_t *) c->data)->default_server
-                                ->client_header_timeout);
+    /*
+     * The same path as a new connection's first bytes; the keep-alive timer
+     * stays until bytes arrive and the header timer replaces it.
+     */
     rev->handler = sl_http_wait_request_handler;
     sl_http_wait_request_handler(rev);
 

@@ -84,6 +84,7 @@ typedef struct {
     sl_str_t temp_path;
     sl_http_chunked_t chunked;
     sl_http_client_body_handler_pt post_handler;
+    sl_msec_t discard_deadline; /* a body discarded after the response: lingering_time */
 } sl_http_request_body_t;
 
 /* Per-connection HTTP state, in the connection's pool while a request is active. */

@@ -334,8 +334,10 @@ sl_http_read_client_request_body(sl_http_request_t *r,
 
     /* bytes that arrived with the header */
     if (r->header_in->pos < r->header_in->last) {
+        u_char *p = r->header_in->pos;
+
         rc = sl_http_body_consume(r, rb, r->header_in);
-        r->request_length += r->header_in->pos - r->header_in->start;
+        r->request_length += r->header_in->pos - p;
         if (rc == SL_OK) {
             rc = sl_http_body_finish(r, rb);
             if (rc != SL_OK) {
@@ -537,6 +539,20 @@ sl_http_discarded_request_body_handler(sl_http_request_t *r)
     if (rc != SL_AGAIN) {
         c->error = 1;
         sl_http_finalize_request(r, SL_ERROR);
+        return;
+    }
+
+    /* once the response is out: lingering_timeout between reads, lingering_time in all */
+    if (r->request_body->discard_deadline) {
+        sl_msec_int_t left = (sl_msec_int_t) (r->request_body->discard_deadline - sl_current_msec);
+        sl_http_core_loc_conf_t *clcf = sl_http_get_module_loc_conf(r, sl_http_core_module);
+
+        if (left <= 0) {
+            c->error = 1;
+            sl_http_finalize_request(r, SL_ERROR);
+            return;
+        }
+        sl_event_add_timer(c->read, sl_min((sl_msec_t) left, clcf->lingering_timeout));
     }
 }
 
