@@ -1300,8 +1300,11 @@ sl_core_set_worker_processes(sl_conf_t *cf, sl_command_t *cmd, void *conf)
 
     ccf->worker_processes = sl_atoi(value[1].data, value[1].len);
 
-    if (ccf->worker_processes == SL_ERROR) {
-        return "invalid value";
+    if (ccf->worker_processes == SL_ERROR || ccf->worker_processes == 0) {
+        /* no worker would serve anything: refuse rather than start an idle master */
+        sl_conf_log_error(SL_LOG_EMERG, cf, 0, "invalid value \"%V\" in \"worker_processes\" "
+                          "directive, it must be a positive number or \"auto\"", &value[1]);
+        return SL_CONF_ERROR;
     }
 
     if (ccf->worker_processes > SL_MAX_PROCESSES / 4) {

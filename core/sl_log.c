@@ -24,6 +24,8 @@ static sl_str_t sl_log_levels[] = {
 static sl_open_file_t sl_log_stderr_file = { STDERR_FILENO, { 0, (u_char *) "" } };
 static sl_log_t sl_log_bootstrap;
 
+sl_uint_t sl_log_use_stderr = 1;
+
 
 /* Appends " (errno: strerror)" within [buf, last), as nginx does. */
 static u_char *
@@ -65,7 +67,7 @@ sl_log_level_name(sl_uint_t level)
 void
 sl_log_error_core(sl_uint_t level, sl_log_t *log, sl_err_t err, const char *fmt, ...)
 {
-    u_char errstr[SL_MAX_ERROR_STR], *p, *last, *end;
+    u_char errstr[SL_MAX_ERROR_STR], *p, *last, *end, *msg;
     va_list args;
     sl_log_t *l;
     sl_fd_t fd;
@@ -95,6 +97,7 @@ sl_log_error_core(sl_uint_t level, sl_log_t *log, sl_err_t err, const char *fmt,
         p = sl_slprintf(p, last, "*%ui ", log->connection);
     }
 
+    msg = p;
     va_start(args, fmt);
     p = sl_vslprintf(p, last, fmt, args);
     va_end(args);
@@ -139,6 +142,21 @@ sl_log_error_core(sl_uint_t level, sl_log_t *log, sl_err_t err, const char *fmt,
 
     if (log == NULL) {
         sl_log_write_fd(STDERR_FILENO, errstr, (size_t) (p - errstr));
+        wrote_stderr = 1;
+    }
+
+    /*
+     * Until the server has started, a warning or worse also reaches the
+     * terminal that started it, in the short form ("sluice: [emerg] bind()
+     * to ... failed"), even when the error log is a file by then.
+     */
+    if (sl_log_use_stderr && level <= SL_LOG_WARN && !wrote_stderr && log != &sl_log_bootstrap) {
+        u_char short_line[SL_MAX_ERROR_STR + 32], *q;
+
+        q = sl_slprintf(short_line, short_line + sizeof(short_line) - 1, "sluice: [%V] ",
+                        sl_log_level_name(level));
+        q = sl_cpymem(q, msg, (size_t) (p - msg));
+        sl_log_write_fd(STDERR_FILENO, short_line, (size_t) (q - short_line));
     }
 
     errno = saved_errno;

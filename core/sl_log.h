@@ -65,6 +65,12 @@ sl_int_t sl_log_level_from_name(const sl_str_t *name);
 /* The bootstrap log: stderr at level "notice" until a configuration sets one. */
 sl_log_t *sl_log_init(void);
 
+/*
+ * 1 until the server has started (main() clears it before it detaches
+ * stderr): warnings and worse are echoed to stderr in the short form.
+ */
+extern sl_uint_t sl_log_use_stderr;
+
 /* Current pid printed in log lines; set after fork. */
 extern pid_t sl_log_pid;
 extern sl_uint_t sl_log_worker;

@@ -501,8 +501,9 @@ sl_parse_time(const sl_str_t *line, int is_sec)
                 return SL_ERROR;
             }
 
-            rank = is_sec ? 2 : 1;
-            scale = 1;
+            /* a number without a unit is seconds, as in nginx ("keepalive_timeout 65;") */
+            rank = 2;
+            scale = is_sec ? 1 : 1000;
 
         } else {
             switch (*p++) {

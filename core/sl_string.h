@@ -73,9 +73,10 @@ sl_int_t sl_atofp(const u_char *line, size_t n, size_t point);
 ssize_t sl_parse_size(const sl_str_t *line);
 off_t sl_parse_offset(const sl_str_t *line);
 /*
- * Time as a sum of terms "1h 30m", units ms s m h d w M y; a bare number is
- * seconds when is_sec, milliseconds otherwise. Returns the value in seconds
- * (is_sec) or ms, SL_ERROR on bad input or overflow.
+ * Time as a sum of terms "1h 30m", units ms s m h d w M y; a number without
+ * a unit (only as the last term) is seconds, as in nginx. Returns the value
+ * in seconds (is_sec, where "ms" is refused) or ms, SL_ERROR on bad input or
+ * overflow.
  */
 sl_int_t sl_parse_time(const sl_str_t *line, int is_sec);
 

@@ -494,6 +494,9 @@ main(int argc, char *const *argv)
         return 1;
     }
 
+    /* started: from here on, messages go to the error log only */
+    sl_log_use_stderr = 0;
+
     if (sl_redirect_stderr(cycle) != SL_OK) {
         return 1;
     }

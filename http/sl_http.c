@@ -791,6 +791,7 @@ sl_http_optimize_servers(sl_conf_t *cf, sl_http_core_main_conf_t *cmcf)
             ls->sndbuf = addr[a].opt.sndbuf;
             ls->reuseport = addr[a].opt.reuseport;
             ls->ipv6only = addr[a].opt.ipv6only;
+            ls->deferred_accept = addr[a].opt.deferred_accept;
             ls->pool_size = addr[a].default_server->connection_pool_size;
 
             hport = sl_pcalloc(cf->pool, sizeof(sl_http_port_t));

@@ -595,8 +595,12 @@ sl_http_process_request_line(sl_event_t *rev)
 
         /* a malformed line */
         if (r->parse.request_start && r->parse.request_start < r->header_in->pos) {
+            /* a complete line (505, CONNECT) without its line end; else up to the bad byte */
             r->request_line.data = r->parse.request_start;
-            r->request_line.len = r->header_in->pos - r->parse.request_start;
+            r->request_line.len = (r->parse.request_end > r->parse.request_start
+                                       ? r->parse.request_end
+                                       : r->header_in->pos)
+                                  - r->parse.request_start;
         }
         if (rc == SL_HTTP_PARSE_INVALID_VERSION) {
             sl_http_reject(r, SL_HTTP_VERSION_NOT_SUPPORTED, "client sent unsupported HTTP version");

@@ -443,8 +443,7 @@ sl_http_do_read_client_request_body(sl_http_request_t *r)
             return SL_AGAIN;
         }
         if (n == 0) {
-            sl_log_error(SL_LOG_INFO, c->log, 0,
-                         "client prematurely closed connection while reading body");
+            sl_log_error(SL_LOG_INFO, c->log, 0, "client prematurely closed connection");
         }
         c->error = 1;
         return SL_HTTP_BAD_REQUEST;

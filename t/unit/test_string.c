@@ -264,9 +264,11 @@ test_time_parse(void)
     is_int(sl_parse_time(&s, 1), 31536000, "1y");
     s = S("30");
     is_int(sl_parse_time(&s, 1), 30, "bare number is seconds");
-    is_int(sl_parse_time(&s, 0), 30, "bare number is ms");
+    is_int(sl_parse_time(&s, 0), 30000, "bare number is seconds also when the result is ms");
+    s = S("1m 30");
+    is_int(sl_parse_time(&s, 0), 90000, "bare seconds after minutes");
     s = S("1s 500");
-    is_int(sl_parse_time(&s, 0), 1500, "bare ms after seconds");
+    is_int(sl_parse_time(&s, 0), SL_ERROR, "bare number after seconds is seconds twice");
     s = S(" 5s ");
     is_int(sl_parse_time(&s, 1), 5, "surrounding spaces");
     s = S("1y 1M 1w 1d 1h 1m 1s 1ms");
