@@ -343,7 +343,10 @@ sl_http_wait_request_handler(sl_event_t *rev)
 
     sl_reusable_connection(c, 0);
     c->idle = 0;
-    sl_event_add_timer(rev, cscf->client_header_timeout);
+    if (c->requests) {
+        /* a keep-alive connection: the header timeout starts with the first byte */
+        sl_event_add_timer(rev, cscf->client_header_timeout);
+    }
 
     if (sl_http_connection_busy(c, addr_conf) == NULL) {
         sl_http_close_connection(c);
