@@ -1,5 +1,5 @@
 /*
- * sl_process.c: signals, the master process and its workers.
+ * sl_process.c: signals, the master process, its workers and its helpers.
  *
  * Signal handlers only set flags (and remember who sent what, for the log);
  * the master sleeps in sigsuspend() with every signal it handles blocked in
@@ -78,9 +78,14 @@ static volatile sig_atomic_t sl_signal_sender[NSIG];
 /* The worker's graceful-stop deadline (worker_shutdown_timeout). */
 static sl_event_t sl_shutdown_event;
 
+/* Helper registrations of every live cycle, each unlinked when its cycle's pool goes. */
+static sl_process_helper_t *sl_process_helpers;
+
 static void sl_signal_handler(int signo, siginfo_t *info, void *context);
 static void sl_start_worker_processes(sl_cycle_t *cycle, sl_int_t n, sl_int_t type);
 static void sl_worker_process_cycle(sl_cycle_t *cycle, void *data);
+static void sl_start_helper_processes(sl_cycle_t *cycle, sl_int_t type);
+static void sl_helper_process_cycle(sl_cycle_t *cycle, void *data);
 
 
 sl_int_t
@@ -367,6 +372,72 @@ sl_spawn_process(sl_cycle_t *cycle, sl_spawn_proc_pt proc, void *data, const cha
 }
 
 
+/* Unlinks a registration when its cycle's pool is destroyed. */
+static void
+sl_process_helper_cleanup(void *data)
+{
+    sl_process_helper_t *helper, **hp;
+
+    helper = data;
+
+    for (hp = &sl_process_helpers; *hp != NULL; hp = &(*hp)->next) {
+        if (*hp == helper) {
+            *hp = helper->next;
+            return;
+        }
+    }
+}
+
+
+sl_int_t
+sl_process_add_helper(sl_cycle_t *cycle, const char *name, sl_process_helper_init_pt init,
+                      void *data)
+{
+    sl_pool_cleanup_t *cln;
+    sl_process_helper_t *helper, **hp;
+
+    helper = sl_pcalloc(cycle->pool, sizeof(sl_process_helper_t));
+    cln = sl_pool_cleanup_add(cycle->pool, 0);
+
+    if (helper == NULL || cln == NULL) {
+        return SL_ERROR;
+    }
+
+    helper->name = name;
+    helper->init = init;
+    helper->data = data;
+    helper->cycle = cycle;
+
+    /* in registration order, so helpers start in the order modules asked */
+    for (hp = &sl_process_helpers; *hp != NULL; hp = &(*hp)->next) {
+        /* void */
+    }
+
+    *hp = helper;
+
+    cln->handler = sl_process_helper_cleanup;
+    cln->data = helper;
+
+    return SL_OK;
+}
+
+
+/* Forks one process for each helper registered by cycle. */
+static void
+sl_start_helper_processes(sl_cycle_t *cycle, sl_int_t type)
+{
+    sl_process_helper_t *helper;
+
+    for (helper = sl_process_helpers; helper != NULL; helper = helper->next) {
+        if (helper->cycle != cycle) {
+            continue;
+        }
+
+        (void) sl_spawn_process(cycle, sl_helper_process_cycle, helper, helper->name, type);
+    }
+}
+
+
 static void
 sl_start_worker_processes(sl_cycle_t *cycle, sl_int_t n, sl_int_t type)
 {
@@ -382,8 +453,8 @@ sl_start_worker_processes(sl_cycle_t *cycle, sl_int_t n, sl_int_t type)
 
 
 /*
- * Sends signo to every worker. New workers of a reload (just_spawn) are
- * spared once; workers already told to stop are not told again.
+ * Sends signo to every worker and helper. New ones of a reload (just_spawn)
+ * are spared once; those already told to stop are not told again.
  */
 static void
 sl_signal_worker_processes(sl_cycle_t *cycle, int signo)
@@ -624,6 +695,7 @@ sl_master_process_cycle(sl_cycle_t *cycle)
     ccf = (sl_core_conf_t *) sl_get_conf(cycle->conf_ctx, sl_core_module);
 
     sl_start_worker_processes(cycle, ccf->worker_processes, SL_PROCESS_RESPAWN);
+    sl_start_helper_processes(cycle, SL_PROCESS_RESPAWN);
 
     delay = 0;
     kill_at = 0;
@@ -702,12 +774,21 @@ sl_master_process_cycle(sl_cycle_t *cycle)
                 continue;
             }
 
+            /*
+             * The old cycle's processes are never respawned from here on:
+             * a helper's data lives in the old cycle, freed just below.
+             */
+            for (i = 0; i < sl_last_process; i++) {
+                sl_processes[i].respawn = 0;
+            }
+
             sl_free_cycle(cycle);
             cycle = new_cycle;
             sl_cycle = cycle;
             ccf = (sl_core_conf_t *) sl_get_conf(cycle->conf_ctx, sl_core_module);
 
             sl_start_worker_processes(cycle, ccf->worker_processes, SL_PROCESS_JUST_RESPAWN);
+            sl_start_helper_processes(cycle, SL_PROCESS_JUST_RESPAWN);
 
             /* let the new workers start accepting before the old ones stop */
             (void) usleep(SL_RELOAD_START_DELAY * 1000);
@@ -739,12 +820,11 @@ sl_master_process_cycle(sl_cycle_t *cycle)
 
 /* Worker ---------------------------------------------------------------------- */
 
+/* What every child of the master does first: limits, user, an empty signal mask. */
 static void
-sl_worker_process_init(sl_cycle_t *cycle, sl_uint_t worker)
+sl_child_process_init(sl_cycle_t *cycle)
 {
     sigset_t set;
-    sl_uint_t i;
-    sl_listening_t *ls;
     sl_core_conf_t *ccf;
 
     ccf = (sl_core_conf_t *) sl_get_conf(cycle->conf_ctx, sl_core_module);
@@ -778,6 +858,16 @@ sl_worker_process_init(sl_cycle_t *cycle, sl_uint_t worker)
     }
 
     srandom(((unsigned) sl_pid << 16) ^ (unsigned) time(NULL));
+}
+
+
+static void
+sl_worker_process_init(sl_cycle_t *cycle, sl_uint_t worker)
+{
+    sl_uint_t i;
+    sl_listening_t *ls;
+
+    sl_child_process_init(cycle);
 
     for (i = 0; i < cycle->modules_n && cycle->modules[i] != NULL; i++) {
         if (cycle->modules[i]->init_process != NULL) {
@@ -941,6 +1031,76 @@ sl_worker_process_cycle(sl_cycle_t *cycle, void *data)
 }
 
 
+/* Helper ----------------------------------------------------------------------- */
+
+static void
+sl_helper_process_exit(sl_cycle_t *cycle)
+{
+    sl_uint_t i;
+
+    for (i = 0; i < cycle->modules_n && cycle->modules[i] != NULL; i++) {
+        if (cycle->modules[i]->type == SL_EVENT_MODULE && cycle->modules[i]->exit_process != NULL) {
+            cycle->modules[i]->exit_process(cycle);
+        }
+    }
+
+    sl_log_error(SL_LOG_NOTICE, cycle->log, 0, "exit");
+
+    exit(0);
+}
+
+
+/*
+ * A helper serves no client: it stops at once on QUIT as on TERM, since
+ * nothing it has in flight is owed to anyone (an interrupted check is
+ * simply not counted).
+ */
+static void
+sl_helper_process_cycle(sl_cycle_t *cycle, void *data)
+{
+    sl_uint_t i;
+    sl_process_helper_t *helper;
+
+    helper = data;
+
+    sl_process = SL_PROCESS_HELPER;
+
+    sl_child_process_init(cycle);
+
+    /* the master keeps the listeners; this process must never accept on them */
+    sl_close_listening_sockets(cycle);
+
+    for (i = 0; i < cycle->modules_n && cycle->modules[i] != NULL; i++) {
+        if (cycle->modules[i]->type == SL_EVENT_MODULE && cycle->modules[i]->init_process != NULL) {
+            if (cycle->modules[i]->init_process(cycle) != SL_OK) {
+                exit(SL_PROCESS_FATAL_EXIT);
+            }
+        }
+    }
+
+    if (helper->init(cycle, helper->data) != SL_OK) {
+        exit(SL_PROCESS_FATAL_EXIT);
+    }
+
+    for (;;) {
+        sl_process_events_and_timers(cycle);
+
+        sl_log_signals(cycle);
+
+        if (sl_terminate || sl_quit) {
+            sl_log_error(SL_LOG_NOTICE, cycle->log, 0, "exiting");
+            sl_helper_process_exit(cycle);
+        }
+
+        if (sl_reopen) {
+            sl_reopen = 0;
+            sl_log_error(SL_LOG_NOTICE, cycle->log, 0, "reopening logs");
+            sl_reopen_files(cycle);
+        }
+    }
+}
+
+
 /* Single process ---------------------------------------------------------------- */
 
 static void
@@ -962,6 +1122,7 @@ void
 sl_single_process_cycle(sl_cycle_t *cycle)
 {
     sl_uint_t i;
+    sl_process_helper_t *helper;
 
     sl_worker = 0;
     sl_log_worker = 0;
@@ -971,6 +1132,13 @@ sl_single_process_cycle(sl_cycle_t *cycle)
             if (cycle->modules[i]->init_process(cycle) != SL_OK) {
                 exit(SL_PROCESS_FATAL_EXIT);
             }
+        }
+    }
+
+    /* no master to fork helpers: their work shares this process's loop */
+    for (helper = sl_process_helpers; helper != NULL; helper = helper->next) {
+        if (helper->cycle == cycle && helper->init(cycle, helper->data) != SL_OK) {
+            exit(SL_PROCESS_FATAL_EXIT);
         }
     }
 

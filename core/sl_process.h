@@ -1,7 +1,8 @@
 /*
- * sl_process.h: the master and its workers. The master never serves: it
- * forks worker_processes workers, respawns one that dies, and turns signals
- * into actions (reload, stop, reopen). Workers run the event loop.
+ * sl_process.h: the master, its workers and its helpers. The master never
+ * serves: it forks worker_processes workers and one process per registered
+ * helper, respawns one that dies, and turns signals into actions (reload,
+ * stop, reopen). Workers and helpers run the event loop.
  */
 #ifndef SL_PROCESS_H
 #define SL_PROCESS_H
@@ -18,6 +19,49 @@
 #define SL_PROCESS_HELPER 4
 
 typedef void (*sl_spawn_proc_pt)(sl_cycle_t *cycle, void *data);
+
+/*
+ * Helper processes: background work that belongs to no client connection
+ * (active health checks), kept out of the workers so that its traffic and
+ * timers never delay a request and it goes on while workers come and go.
+ *
+ * A module registers a helper for the cycle being configured (from a
+ * configuration hook: cf->cycle). The master forks one process per
+ * registration after the workers, respawns it when it dies, sends it the
+ * workers' signals (QUIT and TERM stop it at once, USR1 reopens its logs)
+ * and, on reload, starts the new cycle's helpers and stops the old ones. A
+ * registration lives as long as its cycle: a configuration that fails to
+ * load, or an old cycle that is freed, takes its registrations with it.
+ *
+ * In the helper the workers' privileges apply (user, worker_rlimit_nofile),
+ * the listening sockets are closed (a helper never accepts a client), and
+ * the event modules' init_process hooks run (connection table of
+ * worker_connections slots, timers, epoll); no other module's do. Then
+ * init runs: it arms the helper's timers and connections, returning SL_OK,
+ * or SL_ERROR (logged) to end the process for good (it is not respawned).
+ * The standard event loop runs from then on.
+ *
+ * With "master_process off" there is one process: init runs in it, after
+ * the modules' init_process hooks, and the helper's events share its loop.
+ */
+typedef sl_int_t (*sl_process_helper_init_pt)(sl_cycle_t *cycle, void *data);
+
+typedef struct sl_process_helper_s sl_process_helper_t;
+
+struct sl_process_helper_s {
+    const char *name; /* "health check process": for the master's log lines */
+    sl_process_helper_init_pt init;
+    void *data;
+    sl_cycle_t *cycle; /* the registering cycle */
+    sl_process_helper_t *next;
+};
+
+/*
+ * Registers a helper process for cycle (allocated in its pool; name must
+ * outlive it, a literal is best). Returns SL_OK or SL_ERROR (no memory).
+ */
+sl_int_t sl_process_add_helper(sl_cycle_t *cycle, const char *name, sl_process_helper_init_pt init,
+                               void *data);
 
 typedef struct {
     pid_t pid;
