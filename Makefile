@@ -14,6 +14,10 @@
 #   make run             install missing packages (as root), build, and run
 #                        objs/sluice in the foreground with this tree as prefix
 #   make install         install into the configured prefix (DESTDIR works)
+#   make fuzz            build the libFuzzer targets in fuzz/ with clang (ASan +
+#                        UBSan), replay fuzz/regressions/, then fuzz each target
+#                        FUZZ_SECONDS seconds (default 60); fails on any crash
+#                        (fuzz/README.md)
 #   make format          clang-format -i every C source and header
 #   make clean           remove objs/
 #
@@ -28,7 +32,8 @@ MAKEFLAGS += --no-print-directory
 CONFIGURE_DEPS = configure $(filter-out auto/lib,$(wildcard auto/*)) $(wildcard auto/lib/*)
 FORMAT_DIRS = $(wildcard core http modules t/unit fuzz)
 
-.PHONY: default build unit test test-sanitizers run install format clean deps deps-build bench
+.PHONY: default build unit test test-sanitizers run install format clean deps deps-build bench \
+        fuzz
 
 default: build
 
@@ -102,6 +107,12 @@ bench: build
 
 install: build
 	$(MAKE) -f objs/Makefile install
+
+# configure decides which sources exist (objs/Makefile); fuzz/fuzz.mk compiles
+# them again with clang into objs/fuzz/. FUZZ_SECONDS=N reaches it as is.
+fuzz: objs/configure.stamp
+	@sh auto/deps install fuzz
+	$(MAKE) -f fuzz/fuzz.mk run
 
 format:
 	@test -n "$(FORMAT_DIRS)" || exit 0; \

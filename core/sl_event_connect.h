@@ -53,11 +53,16 @@ struct sl_peer_connection_s {
  * SL_DONE (a cached connection is ready in pc->connection), SL_BUSY (no
  * peer available), SL_DECLINED (this peer failed at once: the caller
  * reports SL_PEER_FAILED and tries the next) or SL_ERROR (a local failure).
- * On SL_OK, SL_AGAIN and SL_DONE pc->connection is set and in epoll.
+ * On SL_OK, SL_AGAIN and SL_DONE pc->connection is set and in epoll; the
+ * caller checks SO_ERROR once when a new connection completes (not for a
+ * cached one) and owns the connection until it gives it back through pc->free.
  */
 sl_int_t sl_event_connect_peer(sl_peer_connection_t *pc);
 
-/* A get that never has a peer to give, for connections set up by hand. */
+/*
+ * A get for connections set up by hand: pc->sockaddr, socklen and name are
+ * already filled in, so it chooses nothing and returns SL_OK.
+ */
 sl_int_t sl_event_get_peer(sl_peer_connection_t *pc, void *data);
 
 #endif /* SL_EVENT_CONNECT_H */

@@ -42,6 +42,9 @@
      | SL_HTTP_UPSTREAM_FT_HTTP_504 | SL_HTTP_UPSTREAM_FT_HTTP_403 | SL_HTTP_UPSTREAM_FT_HTTP_404 \
      | SL_HTTP_UPSTREAM_FT_HTTP_429)
 
+/* The port of "proxy_pass http://name" and of a "server" line without one. */
+#define SL_HTTP_UPSTREAM_DEFAULT_PORT 80
+
 /* Returned by process_header for a malformed response. */
 #define SL_HTTP_UPSTREAM_INVALID_HEADER 40
 
@@ -113,7 +116,7 @@ typedef struct {
     sl_msec_t next_upstream_timeout;
 
     size_t send_lowat;
-    size_t buffer_size;        /* the response header buffer (proxy_buffer_size) */
+    size_t buffer_size; /* the response header buffer (proxy_buffer_size) */
     size_t busy_buffers_size;
     size_t max_temp_file_size;
     size_t temp_file_write_size;
@@ -130,9 +133,11 @@ typedef struct {
     sl_flag_t ignore_client_abort;
     sl_flag_t intercept_errors;
 
-    sl_array_t *hide_headers;  /* sl_str_t, lowercase */
-    sl_array_t *pass_headers;  /* sl_str_t, lowercase */
+    sl_array_t *hide_headers; /* sl_str_t, lowercase */
+    sl_array_t *pass_headers; /* sl_str_t, lowercase */
     sl_hash_t hide_headers_hash;
+
+    sl_str_t temp_path; /* where buffered responses spill (proxy_temp_path) */
 
     sl_str_t module; /* "proxy", for log messages */
 } sl_http_upstream_conf_t;
@@ -156,20 +161,66 @@ typedef struct {
 typedef struct {
     sl_uint_t status;
     sl_msec_t response_time;
-    sl_msec_t connect_time;
-    sl_msec_t header_time;
+    sl_msec_t connect_time; /* SL_HTTP_UPSTREAM_NO_TIME until connected */
+    sl_msec_t header_time;  /* SL_HTTP_UPSTREAM_NO_TIME until the header is in */
     off_t bytes_received;
     off_t bytes_sent;
     sl_str_t *peer;
 } sl_http_upstream_state_t;
 
+#define SL_HTTP_UPSTREAM_NO_TIME ((sl_msec_t) -1)
+
+/*
+ * A target computed per request (proxy_pass with variables): host is an
+ * upstream group's name or a literal address; nothing is resolved by DNS.
+ */
+typedef struct {
+    sl_str_t host;
+    in_port_t port;
+    sl_uint_t no_port;
+} sl_http_upstream_resolved_t;
+
+typedef void (*sl_http_upstream_handler_pt)(sl_http_request_t *r, sl_http_upstream_t *u);
+
+/* The state of a response body being moved to the client (sl_http_upstream_body.c). */
+typedef struct {
+    sl_buf_t *body; /* unbuffered: the one buffer reads go to */
+    sl_buf_t *bufs; /* buffered: proxy_buffers, memory allocated on first use */
+    sl_uint_t nbufs;
+    sl_uint_t *busy;    /* per buffer: passed to the client and not yet sent */
+    sl_buf_t *bounce;   /* buffered: reads that go to the temporary file */
+    sl_buf_t *file_buf; /* the temporary file's part passed to the client */
+    sl_fd_t temp_fd;
+    off_t file_sent; /* bytes of the temporary file passed to the client */
+    off_t file_written;
+    void *tunnel; /* 101: the two buffers of the tunnel */
+    unsigned upstream_done : 1;
+    unsigned upstream_eof : 1;
+    unsigned last_sent : 1;
+} sl_http_upstream_pipe_t;
+
+/* A request body streamed to the upstream as it arrives (request_buffering off). */
+typedef struct {
+    sl_buf_t *buf;
+    off_t rest;                /* bytes left of a Content-Length body; -1 chunked */
+    sl_http_chunked_t chunked; /* the client's framing */
+    sl_chain_t links[4];       /* size line, data, CRLF or the last chunk */
+    sl_buf_t frames[3];
+    u_char size_line[20];
+    unsigned chunked_out : 1; /* framed as chunks to the upstream */
+    unsigned started : 1;     /* bytes were taken from the client: no retry */
+    unsigned done : 1;        /* the client's body has ended */
+    unsigned last_queued : 1;
+} sl_http_upstream_body_out_t;
+
 struct sl_http_upstream_s {
-    sl_http_event_handler_pt read_event_handler;
-    sl_http_event_handler_pt write_event_handler;
+    sl_http_upstream_handler_pt read_event_handler;
+    sl_http_upstream_handler_pt write_event_handler;
 
     sl_peer_connection_t peer;
     sl_http_upstream_conf_t *conf;
     sl_http_upstream_srv_conf_t *upstream;
+    sl_http_upstream_resolved_t *resolved; /* set instead of upstream for a computed target */
 
     sl_http_upstream_headers_in_t headers_in;
     sl_array_t *state; /* sl_http_upstream_state_t: one per attempt */
@@ -181,33 +232,35 @@ struct sl_http_upstream_s {
     sl_buf_t buffer; /* the response header, then body bytes read with it */
     off_t length;    /* body bytes still expected; -1 until the end is seen */
 
-    sl_chain_t *out_bufs;
-    sl_chain_t *busy_bufs;
-    sl_chain_t *free_bufs;
+    sl_http_upstream_pipe_t pipe;
+    sl_http_upstream_body_out_t *body_out; /* NULL unless the body is streamed */
 
     /* Protocol hooks, set by the module before sl_http_upstream_init(). */
     sl_int_t (*create_request)(sl_http_request_t *r);
     sl_int_t (*reinit_request)(sl_http_request_t *r); /* before a retry */
     /*
      * Parses the response header from u->buffer. Returns SL_OK (complete:
-     * headers_in and r->headers_out ready), SL_AGAIN (need more bytes),
-     * SL_HTTP_UPSTREAM_INVALID_HEADER or SL_ERROR.
+     * headers_in ready, u->buffer.pos at the first body byte), SL_AGAIN
+     * (need more bytes), SL_HTTP_UPSTREAM_INVALID_HEADER or SL_ERROR.
      */
     sl_int_t (*process_header)(sl_http_request_t *r);
     /* Prepares body decoding once the header is in (sets u->length). */
     sl_int_t (*input_filter_init)(void *data);
     /*
-     * Consumes bytes body bytes at u->buffer.last - bytes (unbuffered path)
-     * and appends decoded data to u->out_bufs; sets u->length = 0 at the end.
+     * Decodes the raw body bytes [in->pos, in->last) in place: the data
+     * they carry is moved down to out->last (out->last <= in->pos, the
+     * same memory) and out->last advanced; in->pos ends past what was
+     * consumed. Sets u->length = 0 when the body has ended (bytes after it
+     * are dropped and keep-alive is off). SL_OK or SL_ERROR (bad framing).
      */
-    sl_int_t (*input_filter)(void *data, ssize_t bytes);
+    sl_int_t (*input_filter)(void *data, sl_buf_t *in, sl_buf_t *out);
     void *input_filter_ctx;
     void (*abort_request)(sl_http_request_t *r);
     void (*finalize_request)(sl_http_request_t *r, sl_int_t rc);
     /* Rewrites a Location / Refresh value (proxy_redirect); SL_DECLINED leaves it. */
     sl_int_t (*rewrite_redirect)(sl_http_request_t *r, sl_table_elt_t *h, size_t prefix);
 
-    sl_msec_t start_time;
+    sl_msec_t start_time; /* of the current attempt */
     sl_str_t schema;
     sl_str_t uri;
 
@@ -221,16 +274,30 @@ struct sl_http_upstream_s {
     unsigned request_body_sent : 1;
     unsigned header_sent : 1;
     unsigned response_received : 1;
+    unsigned connected : 1; /* the connect completed (SO_ERROR checked) */
+    unsigned finalized : 1;
+    unsigned peer_freed : 1;
+    unsigned reconnect : 1; /* the next attempt reconnects to the same peer */
 };
 
-/* Creates r->upstream (the caller then sets conf, upstream and hooks); SL_OK or SL_ERROR. */
+/*
+ * Creates r->upstream (the caller then sets conf, upstream or resolved, and
+ * the hooks); an upstream left by an earlier pass of the request (error_page)
+ * is released first. SL_OK or SL_ERROR.
+ */
 sl_int_t sl_http_upstream_create(sl_http_request_t *r);
 /*
- * Starts talking to the upstream: reads the request body first unless
- * request_buffering is off, then connects. The content handler calls it
- * after sl_http_read_client_request_body() or directly, and returns SL_DONE.
+ * Starts talking to the upstream; the request must hold a reference for it.
+ * The content handler either passes it to sl_http_read_client_request_body()
+ * as the post handler (request_buffering on: the body is read first and sent
+ * with Content-Length), or takes the reference itself (r->main->count++) and
+ * calls it directly (the body, if any, is streamed as it arrives); then it
+ * returns SL_DONE. The request is finalised when the upstream is done.
  */
 void sl_http_upstream_init(sl_http_request_t *r);
+
+/* True when the request holds a body the upstream may stream (not yet read). */
+sl_uint_t sl_http_upstream_has_body(sl_http_request_t *r);
 
 /*
  * Finds or adds an upstream group: "name" of an upstream {} block, or
@@ -239,8 +306,30 @@ void sl_http_upstream_init(sl_http_request_t *r);
  */
 sl_http_upstream_srv_conf_t *sl_http_upstream_add(sl_conf_t *cf, sl_url_t *u, sl_uint_t flags);
 
-/* Generic setter for proxy_next_upstream-style bitmask directives. */
+/* The values of proxy_next_upstream-style bitmask directives (for sl_conf_set_bitmask_slot). */
 extern sl_conf_bitmask_t sl_http_upstream_next_upstream_masks[];
+
+/* Internal to the upstream core: the body path (sl_http_upstream_body.c). */
+void sl_http_upstream_send_response_body(sl_http_request_t *r, sl_http_upstream_t *u);
+void sl_http_upstream_start_tunnel(sl_http_request_t *r, sl_http_upstream_t *u);
+/* Ends the upstream side and the request with rc (SL_OK, SL_ERROR or a status). */
+void sl_http_upstream_finalize(sl_http_request_t *r, sl_http_upstream_t *u, sl_int_t rc);
+/* Gives the connection back to the balancer (kept alive when u->keepalive) or closes it. */
+void sl_http_upstream_release_peer(sl_http_request_t *r, sl_http_upstream_t *u);
+/*
+ * Request body streaming (request_buffering off): queues the client's next
+ * body bytes on u->request_out. SL_OK (queued, or the body is complete and
+ * body_out->last_queued is set), SL_AGAIN (the client has sent nothing more
+ * yet), or an HTTP status for a bad or cut body.
+ */
+sl_int_t sl_http_upstream_read_request_body(sl_http_request_t *r, sl_http_upstream_t *u);
+/* The client's read event while a body is streamed: passes new bytes on. */
+void sl_http_upstream_client_body_ready(sl_http_request_t *r);
+/* Prepares u->body_out for streaming the body the request carries; SL_OK or SL_ERROR. */
+sl_int_t sl_http_upstream_init_request_body(sl_http_request_t *r, sl_http_upstream_t *u,
+                                            sl_uint_t chunked_out);
+/* Opens the unlinked temporary file a buffered response spills into; SL_OK or SL_ERROR. */
+sl_int_t sl_http_upstream_open_temp_file(sl_http_request_t *r, sl_http_upstream_t *u);
 
 /*
  * Merges the hide/pass header lists into conf->hide_headers_hash, starting

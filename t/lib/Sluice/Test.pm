@@ -62,6 +62,16 @@ my %PORT_TAKEN;   # port => 1
 my @INSTANCES;    # running servers, stopped at END whatever happens
 my $CURRENT;      # the last Sluice::Test created, for the plain client helpers
 
+# Sanitizer reports. A worker that ASan, LSan or UBSan stops dies in the
+# background while the master goes on serving, so a test could pass over it:
+# at the end of the file (END below) the harness fails one extra test when
+# any server's stderr or error log, or the output of a -t or failing run,
+# holds a report. Only the test process itself does this, not its forks.
+my $MAIN_PID = $$;
+my $SANITIZER_RE = qr/AddressSanitizer|LeakSanitizer|runtime error:/;
+my @PREFIXES;           # every prefix created, scanned at END
+my @SANITIZER_REPORTS;  # reports found in captured output
+
 sub new
 {
     my ($class, %args) = @_;
@@ -73,6 +83,8 @@ sub new
     # they must be able to read what a test writes and spool request bodies.
     chmod(0755, $prefix);
     chmod(01777, "$prefix/client_body_temp");
+
+    push @PREFIXES, $prefix;
 
     my $self = bless {
         prefix => $prefix,
@@ -377,6 +389,39 @@ END {
     for my $t (@INSTANCES) {
         $t->stop() if $t->{pid} && $$ == $t->{owner};
     }
+    _sanitizer_verdict() if $$ == $MAIN_PID;
+}
+
+# Records the lines of a sanitizer report in text (from where) for END.
+sub _note_sanitizer
+{
+    my ($where, $text) = @_;
+    return unless defined $text && $text =~ $SANITIZER_RE;
+    my @lines = split /\n/, $text;
+    my ($first) = grep { $lines[$_] =~ $SANITIZER_RE } 0 .. $#lines;
+    my $last = $first + 15 > $#lines ? $#lines : $first + 15;
+    push @SANITIZER_REPORTS, "$where:\n" . join("\n", @lines[$first .. $last]);
+}
+
+# Fails one test when a server of this file printed a sanitizer report: in
+# logs/stderr, or in an error log (any logs/*error*.log, the usual place
+# since stderr goes to the error log once it is open).
+sub _sanitizer_verdict
+{
+    for my $prefix (@PREFIXES) {
+        for my $file ("$prefix/logs/stderr", glob("$prefix/logs/*error*.log")) {
+            next unless -f $file;
+            open my $fh, '<', $file or next;
+            binmode $fh;
+            local $/;
+            my $text = <$fh>;
+            close $fh;
+            _note_sanitizer($file, $text);
+        }
+    }
+    return unless @SANITIZER_REPORTS;
+    Test::More::ok(0, 'no AddressSanitizer, LeakSanitizer or UBSan report from the server');
+    Test::More::diag($_) for @SANITIZER_REPORTS;
 }
 
 # Forks and execs cmd in a new process group with stdout and stderr to a file.
@@ -426,6 +471,7 @@ sub _capture
     my $output = <$fh> // '';
     close $fh;
     unlink $file;
+    _note_sanitizer("output of @$cmd", $output) if $$ == $MAIN_PID;
     return {code => $code, output => $output};
 }
 
