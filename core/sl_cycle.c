@@ -812,9 +812,11 @@ sl_init_cycle(sl_cycle_t *old_cycle)
 
     if (!sl_is_init_cycle(old_cycle)) {
         sl_cycle_free_zones(old_cycle, cycle);
-        sl_cycle_close_old_listening(old_cycle, cycle->log);
         sl_cycle_close_files(old_cycle, cycle->log);
     }
+
+    /* after a binary upgrade the init cycle holds the inherited sockets */
+    sl_cycle_close_old_listening(old_cycle, cycle->log);
 
     sl_destroy_pool(cf.temp_pool);
     cycle->old_cycle = NULL;

@@ -8,6 +8,9 @@
  * at the flags.
  */
 #include "sl_config.h"
+
+#include <poll.h>
+
 #include "sl_string.h"
 #include "sl_palloc.h"
 #include "sl_array.h"
@@ -24,8 +27,12 @@
 #define SL_PROCESS_FATAL_EXIT 2
 /* After TERM, workers still alive this long are killed. */
 #define SL_TERMINATE_KILL_DELAY 5000
-/* After a reload, how long new workers get to start before the old ones are told to quit. */
-#define SL_RELOAD_START_DELAY 100
+/* After a reload, how long the master waits for the new workers to report that they accept. */
+#define SL_RELOAD_READY_TIMEOUT 3000
+/* The environment variable that hands listening sockets to a new binary: "fd;fd;...". */
+#define SL_INHERIT_VAR "SLUICE"
+/* The most /proc/self/cmdline is read for the new binary's arguments. */
+#define SL_CMDLINE_MAX 65536
 
 typedef struct {
     int signo;
@@ -77,6 +84,20 @@ static volatile sig_atomic_t sl_signal_sender[NSIG];
 
 /* The worker's graceful-stop deadline (worker_shutdown_timeout). */
 static sl_event_t sl_shutdown_event;
+/* Set when that deadline passed: the worker exits whatever is left. */
+static sl_uint_t sl_shutdown_expired;
+
+/*
+ * The write end of the pipe on which the workers of a reload report that
+ * they accept (one byte each); -1 outside that moment, so a worker
+ * respawned later writes nothing.
+ */
+static int sl_ready_fd = -1;
+
+/* The master started by USR2 while it runs (the old master keeps pid.oldbin). */
+static volatile pid_t sl_new_binary;
+/* WINCH stopped this master's workers: it serves nothing until HUP or the new binary dies. */
+static sl_uint_t sl_noaccepting;
 
 /* Helper registrations of every live cycle, each unlinked when its cycle's pool goes. */
 static sl_process_helper_t *sl_process_helpers;
@@ -86,6 +107,7 @@ static void sl_start_worker_processes(sl_cycle_t *cycle, sl_int_t n, sl_int_t ty
 static void sl_worker_process_cycle(sl_cycle_t *cycle, void *data);
 static void sl_start_helper_processes(sl_cycle_t *cycle, sl_int_t type);
 static void sl_helper_process_cycle(sl_cycle_t *cycle, void *data);
+static void sl_new_binary_exited(sl_cycle_t *cycle);
 
 
 sl_int_t
@@ -139,7 +161,13 @@ sl_signal_handler(int signo, siginfo_t *info, void *context)
             sl_terminate = 1;
             break;
         case SL_NOACCEPT_SIGNAL:
-            if (sl_daemonized) {
+            /*
+             * A terminal sends WINCH to a foreground master when resized:
+             * it means "stop the workers" only for a daemon, or during a
+             * binary upgrade, when the operator is handing over to the
+             * new master.
+             */
+            if (sl_daemonized || sl_new_binary > 0) {
                 sl_noaccept = 1;
             }
             break;
@@ -595,6 +623,10 @@ sl_reap_children(sl_cycle_t *cycle)
             continue;
         }
 
+        if (sl_processes[i].pid == sl_new_binary) {
+            sl_new_binary_exited(cycle);
+        }
+
         sl_processes[i].pid = -1;
     }
 
@@ -625,8 +657,20 @@ static void
 sl_master_process_exit(sl_cycle_t *cycle)
 {
     sl_uint_t i;
+    sl_core_conf_t *ccf;
 
-    sl_delete_pidfile(cycle);
+    ccf = (sl_core_conf_t *) sl_get_conf(cycle->conf_ctx, sl_core_module);
+
+    if (sl_new_binary > 0) {
+        /* the pid file is the new master's now; this one's is pid.oldbin */
+        if (unlink((char *) ccf->oldpid.data) == -1) {
+            sl_log_error(SL_LOG_ALERT, cycle->log, errno, "unlink() \"%s\" failed",
+                         ccf->oldpid.data);
+        }
+
+    } else {
+        sl_delete_pidfile(cycle);
+    }
 
     sl_log_error(SL_LOG_NOTICE, cycle->log, 0, "exit");
 
@@ -658,6 +702,443 @@ sl_set_alarm(sl_cycle_t *cycle, sl_msec_t ms)
 }
 
 
+/* Binary upgrade ----------------------------------------------------------------- */
+
+/*
+ * The arguments this master was started with, from /proc/self/cmdline:
+ * the new binary gets the same command line. NULL (logged) on failure;
+ * the vector and its strings are one heap block.
+ */
+static char **
+sl_new_binary_argv(sl_cycle_t *cycle)
+{
+    int fd;
+    char *buf, **argv, *p, *last;
+    ssize_t n, size;
+    sl_uint_t argc, i;
+
+    fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    if (fd == -1) {
+        sl_log_error(SL_LOG_ALERT, cycle->log, errno, "open(\"/proc/self/cmdline\") failed");
+        return NULL;
+    }
+
+    buf = sl_alloc(SL_CMDLINE_MAX + 1, cycle->log);
+    if (buf == NULL) {
+        (void) close(fd);
+        return NULL;
+    }
+
+    size = 0;
+
+    for (;;) {
+        n = read(fd, buf + size, (size_t) (SL_CMDLINE_MAX - size));
+
+        if (n == -1 && errno == EINTR) {
+            continue;
+        }
+
+        if (n <= 0) {
+            break;
+        }
+
+        size += n;
+
+        if (size == SL_CMDLINE_MAX) {
+            break;
+        }
+    }
+
+    (void) close(fd);
+
+    if (size == 0 || size == SL_CMDLINE_MAX) {
+        sl_log_error(SL_LOG_ALERT, cycle->log, 0, "cannot read the command line of pid %d",
+                     (int) sl_pid);
+        sl_free(buf);
+        return NULL;
+    }
+
+    /* every argument ends with a NUL; make sure the last one does */
+    buf[size] = '\0';
+    last = buf + size;
+
+    argc = 0;
+
+    for (p = buf; p < last; p += strlen(p) + 1) {
+        argc++;
+    }
+
+    argv = sl_alloc((argc + 1) * sizeof(char *), cycle->log);
+    if (argv == NULL) {
+        sl_free(buf);
+        return NULL;
+    }
+
+    i = 0;
+
+    for (p = buf; p < last; p += strlen(p) + 1) {
+        argv[i++] = p;
+    }
+
+    argv[i] = NULL;
+
+    return argv;
+}
+
+
+/*
+ * The environment of the new binary: this one's without an older
+ * SL_INHERIT_VAR, plus SL_INHERIT_VAR="fd;fd;..." listing every listening
+ * socket. NULL (logged) on failure; one heap block.
+ */
+static char **
+sl_new_binary_env(sl_cycle_t *cycle)
+{
+    char **env, *var, *p;
+    size_t len;
+    sl_uint_t i, n, envc;
+    sl_listening_t *ls;
+
+    ls = cycle->listening.elts;
+    len = sizeof(SL_INHERIT_VAR "=");
+
+    for (i = 0; i < cycle->listening.nelts; i++) {
+        len += SL_INT_T_LEN + 1;
+    }
+
+    for (envc = 0; environ[envc] != NULL; envc++) {
+        /* void */
+    }
+
+    env = sl_alloc((envc + 2) * sizeof(char *) + len, cycle->log);
+    if (env == NULL) {
+        return NULL;
+    }
+
+    var = (char *) (env + envc + 2);
+    p = (char *) sl_cpymem(var, SL_INHERIT_VAR "=", sizeof(SL_INHERIT_VAR "=") - 1);
+
+    for (i = 0; i < cycle->listening.nelts; i++) {
+        if (ls[i].fd != -1) {
+            p = (char *) sl_sprintf((u_char *) p, "%d;", ls[i].fd);
+        }
+    }
+
+    *p = '\0';
+
+    n = 0;
+
+    for (i = 0; i < envc; i++) {
+        if (strncmp(environ[i], SL_INHERIT_VAR "=", sizeof(SL_INHERIT_VAR "=") - 1) != 0) {
+            env[n++] = environ[i];
+        }
+    }
+
+    env[n++] = var;
+    env[n] = NULL;
+
+    return env;
+}
+
+
+typedef struct {
+    char **argv;
+    char **env;
+} sl_exec_ctx_t;
+
+
+/* In the child: the listeners survive the exec, then the new binary replaces this process. */
+static void
+sl_exec_new_binary_proc(sl_cycle_t *cycle, void *data)
+{
+    sigset_t set;
+    sl_uint_t i;
+    sl_exec_ctx_t *ctx;
+    sl_listening_t *ls;
+
+    ctx = data;
+    ls = cycle->listening.elts;
+
+    for (i = 0; i < cycle->listening.nelts; i++) {
+        if (ls[i].fd != -1 && fcntl(ls[i].fd, F_SETFD, 0) == -1) {
+            sl_log_error(SL_LOG_ALERT, cycle->log, errno, "fcntl(F_SETFD) on %V failed",
+                         &ls[i].addr_text);
+            _exit(1);
+        }
+    }
+
+    /* the master's blocked signals would stay blocked across the exec */
+    sigemptyset(&set);
+    (void) sigprocmask(SIG_SETMASK, &set, NULL);
+
+    execvpe(ctx->argv[0], ctx->argv, ctx->env);
+
+    sl_log_error(SL_LOG_ALERT, cycle->log, errno,
+                 "execve() failed while executing new binary process \"%s\"", ctx->argv[0]);
+
+    /* not exit(): the master's atexit work (sanitizer reports included) is not this process's */
+    _exit(1);
+}
+
+
+/*
+ * USR2: starts the binary at the path this one was started from, with the
+ * same arguments and the listening sockets. The pid file is renamed to
+ * pid.oldbin first, so that the new master can write its own; when the new
+ * binary fails (exec, configuration, anything) sl_new_binary_exited() puts
+ * it back, and this master serves on as if nothing happened.
+ */
+static void
+sl_exec_new_binary(sl_cycle_t *cycle)
+{
+    pid_t pid;
+    sl_exec_ctx_t ctx;
+    sl_core_conf_t *ccf;
+
+    if (sl_new_binary > 0) {
+        sl_log_error(SL_LOG_NOTICE, cycle->log, 0,
+                     "the new binary process %d is already running, USR2 ignored",
+                     (int) sl_new_binary);
+        return;
+    }
+
+    if (sl_inherited && getppid() == sl_parent) {
+        /* this master is the new binary and its old master still runs */
+        sl_log_error(SL_LOG_NOTICE, cycle->log, 0,
+                     "the old master process %d is still running, USR2 ignored",
+                     (int) sl_parent);
+        return;
+    }
+
+    ccf = (sl_core_conf_t *) sl_get_conf(cycle->conf_ctx, sl_core_module);
+
+    ctx.argv = sl_new_binary_argv(cycle);
+    ctx.env = sl_new_binary_env(cycle);
+
+    if (ctx.argv == NULL || ctx.env == NULL) {
+        goto done;
+    }
+
+    if (rename((char *) ccf->pid.data, (char *) ccf->oldpid.data) == -1) {
+        sl_log_error(SL_LOG_ALERT, cycle->log, errno,
+                     "rename() %s to %s failed before executing new binary process \"%s\"",
+                     ccf->pid.data, ccf->oldpid.data, ctx.argv[0]);
+        goto done;
+    }
+
+    pid = sl_spawn_process(cycle, sl_exec_new_binary_proc, &ctx, "new binary process",
+                           SL_PROCESS_DETACHED);
+
+    if (pid == SL_INVALID_PID) {
+        if (rename((char *) ccf->oldpid.data, (char *) ccf->pid.data) == -1) {
+            sl_log_error(SL_LOG_ALERT, cycle->log, errno,
+                         "rename() %s back to %s failed after an unsuccessful attempt to "
+                         "execute new binary process \"%s\"",
+                         ccf->oldpid.data, ccf->pid.data, ctx.argv[0]);
+        }
+
+        goto done;
+    }
+
+    sl_new_binary = pid;
+
+done:
+
+    /* the child has its own copies; the data pointer in the process table is not used again */
+    if (ctx.argv != NULL) {
+        sl_free(ctx.argv[0]);
+        sl_free(ctx.argv);
+    }
+
+    if (ctx.env != NULL) {
+        sl_free(ctx.env);
+    }
+}
+
+
+/*
+ * The new binary is gone (it failed to start, or was stopped): this master
+ * takes its pid file back, and starts workers again if WINCH had stopped
+ * them.
+ */
+static void
+sl_new_binary_exited(sl_cycle_t *cycle)
+{
+    sl_core_conf_t *ccf;
+
+    ccf = (sl_core_conf_t *) sl_get_conf(cycle->conf_ctx, sl_core_module);
+
+    if (rename((char *) ccf->oldpid.data, (char *) ccf->pid.data) == -1) {
+        sl_log_error(SL_LOG_ALERT, cycle->log, errno, "rename() %s back to %s failed",
+                     ccf->oldpid.data, ccf->pid.data);
+    }
+
+    sl_log_error(SL_LOG_NOTICE, cycle->log, 0,
+                 "new binary process %d is gone, master process %d goes on", (int) sl_new_binary,
+                 (int) sl_pid);
+
+    sl_new_binary = 0;
+
+    if (sl_noaccepting && !sl_quit && !sl_terminate) {
+        sl_noaccepting = 0;
+        sl_start_worker_processes(cycle, ccf->worker_processes, SL_PROCESS_RESPAWN);
+        sl_start_helper_processes(cycle, SL_PROCESS_RESPAWN);
+    }
+}
+
+
+/* Reload ---------------------------------------------------------------------------- */
+
+/*
+ * Waits until the n workers that share the pipe's write end have each
+ * written their byte (they accept), died (the pipe reaches end of file once
+ * every holder is gone) or SL_RELOAD_READY_TIMEOUT passed. Returns how
+ * many reported.
+ */
+static sl_uint_t
+sl_wait_workers_ready(sl_cycle_t *cycle, int fd, sl_uint_t n)
+{
+    int timeout;
+    char buf[64];
+    ssize_t got;
+    sl_uint_t ready;
+    sl_msec_t deadline;
+    struct pollfd pfd;
+
+    ready = 0;
+    deadline = sl_current_msec + SL_RELOAD_READY_TIMEOUT;
+
+    while (ready < n) {
+        sl_time_update();
+
+        if ((sl_msec_int_t) (deadline - sl_current_msec) <= 0) {
+            break;
+        }
+
+        timeout = (int) (deadline - sl_current_msec);
+
+        pfd.fd = fd;
+        pfd.events = POLLIN;
+        pfd.revents = 0;
+
+        if (poll(&pfd, 1, timeout) == -1) {
+            if (errno == EINTR) {
+                continue;
+            }
+
+            sl_log_error(SL_LOG_ALERT, cycle->log, errno, "poll() failed");
+            break;
+        }
+
+        if (pfd.revents == 0) {
+            continue;
+        }
+
+        got = read(fd, buf, sizeof(buf));
+
+        if (got == -1 && errno == EINTR) {
+            continue;
+        }
+
+        if (got <= 0) {
+            break;
+        }
+
+        ready += (sl_uint_t) got;
+    }
+
+    return ready;
+}
+
+
+/*
+ * HUP: builds the new cycle; if that fails (logged with file:line) nothing
+ * changes. Otherwise starts the new workers and helpers and, once the new
+ * workers accept, tells every older process to stop gracefully. The
+ * listeners never close in between: the master holds them, so a client
+ * that connects meanwhile waits in the backlog and is never refused.
+ * Returns the cycle now current.
+ */
+static sl_cycle_t *
+sl_reload(sl_cycle_t *cycle)
+{
+    int fds[2];
+    sl_int_t i;
+    sl_uint_t ready;
+    sl_cycle_t *new_cycle;
+    sl_core_conf_t *ccf;
+
+    new_cycle = sl_init_cycle(cycle);
+
+    if (new_cycle == NULL) {
+        sl_log_error(SL_LOG_NOTICE, cycle->log, 0,
+                     "the new configuration is not loaded, the worker processes go on with the "
+                     "previous one");
+        return cycle;
+    }
+
+    /*
+     * The old cycle's processes are never respawned from here on: a
+     * helper's data lives in the old cycle, freed just below.
+     */
+    for (i = 0; i < sl_last_process; i++) {
+        sl_processes[i].respawn = 0;
+    }
+
+    sl_free_cycle(cycle);
+    cycle = new_cycle;
+    sl_cycle = cycle;
+    ccf = (sl_core_conf_t *) sl_get_conf(cycle->conf_ctx, sl_core_module);
+
+    if (pipe2(fds, O_CLOEXEC) == -1) {
+        sl_log_error(SL_LOG_ALERT, cycle->log, errno, "pipe2() failed");
+        fds[0] = -1;
+        fds[1] = -1;
+    }
+
+    sl_ready_fd = fds[1];
+
+    sl_start_worker_processes(cycle, ccf->worker_processes, SL_PROCESS_JUST_RESPAWN);
+
+    /* from here only the new workers hold the write end: helpers never write */
+    if (sl_ready_fd != -1) {
+        (void) close(sl_ready_fd);
+        sl_ready_fd = -1;
+    }
+
+    sl_start_helper_processes(cycle, SL_PROCESS_JUST_RESPAWN);
+
+    if (fds[0] == -1) {
+        ready = (sl_uint_t) ccf->worker_processes;
+
+    } else {
+        ready = sl_wait_workers_ready(cycle, fds[0], (sl_uint_t) ccf->worker_processes);
+        (void) close(fds[0]);
+    }
+
+    if (ready == 0) {
+        /* better the previous configuration than nothing: keep its workers */
+        sl_log_error(SL_LOG_ALERT, cycle->log, 0,
+                     "no new worker process started, the old ones go on serving");
+
+        for (i = 0; i < sl_last_process; i++) {
+            sl_processes[i].just_spawn = 0;
+        }
+
+        return cycle;
+    }
+
+    if (ready < (sl_uint_t) ccf->worker_processes) {
+        sl_log_error(SL_LOG_WARN, cycle->log, 0, "%ui of %i new worker processes started", ready,
+                     ccf->worker_processes);
+    }
+
+    sl_signal_worker_processes(cycle, SL_SHUTDOWN_SIGNAL);
+
+    return cycle;
+}
+
+
 void
 sl_master_process_cycle(sl_cycle_t *cycle)
 {
@@ -665,7 +1146,6 @@ sl_master_process_cycle(sl_cycle_t *cycle)
     sl_int_t i;
     sl_uint_t live, quitting, killed;
     sl_msec_t delay, kill_at;
-    sl_cycle_t *new_cycle;
     sl_core_conf_t *ccf;
 
     sigemptyset(&set);
@@ -765,36 +1245,21 @@ sl_master_process_cycle(sl_cycle_t *cycle)
         if (sl_reconfigure) {
             sl_reconfigure = 0;
 
-            sl_log_error(SL_LOG_NOTICE, cycle->log, 0, "reconfiguring");
-
-            new_cycle = sl_init_cycle(cycle);
-
-            if (new_cycle == NULL) {
-                /* the reason is logged; the old workers go on serving */
+            if (sl_noaccepting) {
+                /* after WINCH: the way back is this master's own configuration, unchanged */
+                sl_noaccepting = 0;
+                sl_log_error(SL_LOG_NOTICE, cycle->log, 0, "starting the worker processes again");
+                sl_start_worker_processes(cycle, ccf->worker_processes, SL_PROCESS_RESPAWN);
+                sl_start_helper_processes(cycle, SL_PROCESS_RESPAWN);
+                live = 1;
                 continue;
             }
 
-            /*
-             * The old cycle's processes are never respawned from here on:
-             * a helper's data lives in the old cycle, freed just below.
-             */
-            for (i = 0; i < sl_last_process; i++) {
-                sl_processes[i].respawn = 0;
-            }
+            sl_log_error(SL_LOG_NOTICE, cycle->log, 0, "reconfiguring");
 
-            sl_free_cycle(cycle);
-            cycle = new_cycle;
-            sl_cycle = cycle;
+            cycle = sl_reload(cycle);
             ccf = (sl_core_conf_t *) sl_get_conf(cycle->conf_ctx, sl_core_module);
-
-            sl_start_worker_processes(cycle, ccf->worker_processes, SL_PROCESS_JUST_RESPAWN);
-            sl_start_helper_processes(cycle, SL_PROCESS_JUST_RESPAWN);
-
-            /* let the new workers start accepting before the old ones stop */
-            (void) usleep(SL_RELOAD_START_DELAY * 1000);
-
             live = 1;
-            sl_signal_worker_processes(cycle, SL_SHUTDOWN_SIGNAL);
         }
 
         if (sl_reopen) {
@@ -806,13 +1271,19 @@ sl_master_process_cycle(sl_cycle_t *cycle)
 
         if (sl_change_binary) {
             sl_change_binary = 0;
-            sl_log_error(SL_LOG_NOTICE, cycle->log, 0, "binary upgrade is not supported yet");
+            sl_log_error(SL_LOG_NOTICE, cycle->log, 0, "changing binary");
+            sl_exec_new_binary(cycle);
         }
 
         if (sl_noaccept) {
             sl_noaccept = 0;
-            sl_log_error(SL_LOG_NOTICE, cycle->log, 0,
-                         "stopping the workers without a binary upgrade is not supported yet");
+
+            if (!sl_noaccepting) {
+                sl_noaccepting = 1;
+                sl_log_error(SL_LOG_NOTICE, cycle->log, 0,
+                             "gracefully shutting down the worker processes");
+                sl_signal_worker_processes(cycle, SL_SHUTDOWN_SIGNAL);
+            }
         }
     }
 }
@@ -929,12 +1400,25 @@ sl_worker_process_exit(sl_cycle_t *cycle)
 static void
 sl_shutdown_timer_handler(sl_event_t *ev)
 {
-    sl_uint_t i;
+    sl_uint_t i, n;
     sl_cycle_t *cycle;
     sl_connection_t *c;
 
     cycle = ev->data;
     c = cycle->connections;
+
+    n = 0;
+
+    for (i = 0; i < cycle->connection_n; i++) {
+        if (c[i].fd != -1 && c[i].read != NULL && !c[i].read->accept && c[i].listening != NULL) {
+            n++;
+        }
+    }
+
+    /* the operator learns why clients saw their requests cut */
+    sl_log_error(SL_LOG_NOTICE, cycle->log, 0,
+                 "worker_shutdown_timeout passed, closing %ui connection%s", n,
+                 n == 1 ? "" : "s");
 
     for (i = 0; i < cycle->connection_n; i++) {
         if (c[i].fd == -1 || c[i].read == NULL || c[i].read->accept || c[i].read->handler == NULL) {
@@ -949,6 +1433,14 @@ sl_shutdown_timer_handler(sl_event_t *ev)
 
         c[i].read->handler(c[i].read);
     }
+
+    /*
+     * A connection whose protocol has no safe point to stop at (a tunnel,
+     * a request still reading its header) would keep the worker past the
+     * deadline on its own timers: the loop exits after the posted events
+     * of this iteration, whatever is left.
+     */
+    sl_shutdown_expired = 1;
 }
 
 
@@ -1018,8 +1510,18 @@ sl_worker_process_cycle(sl_cycle_t *cycle, void *data)
 
     sl_worker_process_init(cycle, worker);
 
+    if (sl_ready_fd != -1) {
+        /* a reload's master waits for this byte before it stops the old workers */
+        while (write(sl_ready_fd, "", 1) == -1 && errno == EINTR) {
+            continue;
+        }
+
+        (void) close(sl_ready_fd);
+        sl_ready_fd = -1;
+    }
+
     for (;;) {
-        if (sl_exiting && sl_event_no_timers_left() == SL_OK) {
+        if (sl_exiting && (sl_shutdown_expired || sl_event_no_timers_left() == SL_OK)) {
             sl_log_error(SL_LOG_NOTICE, cycle->log, 0, "exiting");
             sl_worker_process_exit(cycle);
         }
@@ -1143,7 +1645,7 @@ sl_single_process_cycle(sl_cycle_t *cycle)
     }
 
     for (;;) {
-        if (sl_exiting && sl_event_no_timers_left() == SL_OK) {
+        if (sl_exiting && (sl_shutdown_expired || sl_event_no_timers_left() == SL_OK)) {
             sl_log_error(SL_LOG_NOTICE, cycle->log, 0, "exiting");
             sl_single_process_exit(cycle);
         }
@@ -1161,7 +1663,8 @@ sl_single_process_cycle(sl_cycle_t *cycle)
 
         if (sl_change_binary) {
             sl_change_binary = 0;
-            sl_log_error(SL_LOG_NOTICE, cycle->log, 0, "binary upgrade is not supported yet");
+            sl_log_error(SL_LOG_NOTICE, cycle->log, 0,
+                         "binary upgrade needs \"master_process on\", restart instead");
         }
     }
 }

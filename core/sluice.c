@@ -360,6 +360,109 @@ sl_process_options(sl_cycle_t *cycle, sl_options_t *opt)
 }
 
 
+/*
+ * A binary upgrade: the old master lists its listening sockets in
+ * SLUICE="fd;fd;...". Each one becomes a listener of the init cycle, which
+ * sl_init_cycle() matches by address like the old cycle's listeners on a
+ * reload; those the configuration no longer has are closed there. Stops at
+ * the first entry that is not a listening TCP socket, as nginx does.
+ */
+static sl_int_t
+sl_add_inherited_sockets(sl_cycle_t *cycle)
+{
+    int fd, type, value;
+    u_char *p, *start, *text;
+    size_t len, toklen;
+    socklen_t olen;
+    sl_int_t n;
+    sl_uint_t i;
+    sl_sockaddr_t sa;
+    socklen_t socklen;
+    sl_listening_t *ls, *prev;
+
+    p = (u_char *) getenv("SLUICE");
+
+    if (p == NULL) {
+        return SL_OK;
+    }
+
+    sl_log_error(SL_LOG_NOTICE, cycle->log, 0, "using inherited sockets from \"%s\"", p);
+
+    if (sl_array_init(&cycle->listening, cycle->pool, 10, sizeof(sl_listening_t)) != SL_OK) {
+        return SL_ERROR;
+    }
+
+    for (start = p; *p; p++) {
+        if (*p != ':' && *p != ';') {
+            continue;
+        }
+
+        toklen = (size_t) (p - start);
+        n = sl_atoi(start, toklen);
+
+        fd = (int) n;
+        socklen = sizeof(sl_sockaddr_t);
+        olen = sizeof(int);
+
+        if (n == SL_ERROR || n > INT_MAX || fcntl(fd, F_GETFD) == -1
+            || getsockname(fd, &sa.sa, &socklen) == -1
+            || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &olen) == -1 || type != SOCK_STREAM
+            || (sa.sa.sa_family != AF_INET && sa.sa.sa_family != AF_INET6)
+            || getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &value, &olen) == -1 || value == 0) {
+            sl_log_error(SL_LOG_EMERG, cycle->log, 0,
+                         "invalid socket number \"%*s\" in SLUICE environment variable, "
+                         "ignoring the rest of the variable",
+                         toklen, start);
+            break;
+        }
+
+        start = p + 1;
+
+        text = sl_pnalloc(cycle->pool, SL_SOCKADDR_STRLEN);
+        ls = sl_array_push(&cycle->listening);
+
+        if (text == NULL || ls == NULL) {
+            return SL_ERROR;
+        }
+
+        sl_memzero(ls, sizeof(sl_listening_t));
+
+        len = sl_sock_ntop(&sa.sa, socklen, text, SL_SOCKADDR_STRLEN, 1);
+
+        sl_memcpy(&ls->sockaddr, &sa, socklen);
+        ls->socklen = socklen;
+        ls->addr_text.len = len;
+        ls->addr_text.data = text;
+        ls->fd = fd;
+        ls->inherited = 1;
+        /* the new configuration's backlog is applied with listen() again */
+        ls->backlog = -1;
+        ls->logp = cycle->log;
+
+        olen = sizeof(int);
+
+        if (getsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &value, &olen) == 0 && value) {
+            ls->reuseport = 1;
+
+            /* reuseport copies come in worker order: the old master cloned them so */
+            prev = cycle->listening.elts;
+
+            for (i = 0; i + 1 < cycle->listening.nelts; i++) {
+                if (prev[i].reuseport
+                    && sl_cmp_sockaddr(&prev[i].sockaddr.sa, prev[i].socklen, &sa.sa, socklen, 1)
+                           == SL_OK) {
+                    ls->worker++;
+                }
+            }
+        }
+    }
+
+    sl_inherited = 1;
+
+    return SL_OK;
+}
+
+
 /* -T: every file the configuration read, in the order it was read. */
 static void
 sl_dump_configuration(sl_cycle_t *cycle)
@@ -438,6 +541,12 @@ main(int argc, char *const *argv)
         return 1;
     }
 
+    if (sl_process != SL_PROCESS_SIGNALLER && !sl_test_config
+        && sl_add_inherited_sockets(&init_cycle) != SL_OK) {
+        sl_free_cycle(&init_cycle);
+        return 1;
+    }
+
     cycle = sl_init_cycle(&init_cycle);
 
     if (cycle == NULL) {
@@ -486,6 +595,11 @@ main(int argc, char *const *argv)
             return 1;
         }
 
+        sl_daemonized = 1;
+    }
+
+    if (sl_inherited && ccf->daemon) {
+        /* started by a daemon's binary upgrade: a daemon too, in the old one's session */
         sl_daemonized = 1;
     }
 

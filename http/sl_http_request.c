@@ -25,6 +25,9 @@ static void sl_http_process_request(sl_http_request_t *r);
 static void sl_http_request_handler(sl_event_t *ev);
 static void sl_http_set_keepalive(sl_http_request_t *r);
 static void sl_http_keepalive_handler(sl_event_t *rev);
+static sl_uint_t sl_http_drain_idle(sl_connection_t *c);
+static void sl_http_drain_idle_handler(sl_event_t *rev);
+static void sl_http_drain_linger_handler(sl_event_t *rev);
 static void sl_http_set_lingering_close(sl_connection_t *c);
 static void sl_http_lingering_close_handler(sl_event_t *rev);
 static void sl_http_terminate_request(sl_http_request_t *r, sl_int_t rc);
@@ -200,6 +203,9 @@ sl_http_init_connection(sl_connection_t *c)
     sl_event_add_timer(rev, cscf->client_header_timeout);
     sl_reusable_connection(c, 1);
 
+    /* no request yet: a graceful stop treats it as an idle keep-alive connection */
+    c->idle = 1;
+
     if (rev->ready) {
         sl_http_wait_request_handler(rev);
     }
@@ -302,6 +308,10 @@ sl_http_wait_request_handler(sl_event_t *rev)
         return;
     }
     if (c->close) {
+        if (sl_http_drain_idle(c)) {
+            sl_http_drain_idle_handler(rev);
+            return;
+        }
         sl_http_close_connection(c);
         return;
     }
@@ -343,8 +353,11 @@ sl_http_wait_request_handler(sl_event_t *rev)
 
     sl_reusable_connection(c, 0);
     c->idle = 0;
-    if (c->requests) {
-        /* a keep-alive connection: the header timeout starts with the first byte */
+    if (c->requests || sl_exiting) {
+        /*
+         * A keep-alive connection: the header timeout starts with the first
+         * byte. So it does when a stopping worker's drain grace was armed.
+         */
         sl_event_add_timer(rev, cscf->client_header_timeout);
     }
 
@@ -1228,6 +1241,13 @@ sl_http_request_handler(sl_event_t *ev)
     c = ev->data;
     r = c->data;
 
+    if (c->close) {
+        /* worker_shutdown_timeout passed: the request ends here, and is logged */
+        sl_http_terminate_request(r, 0);
+        sl_http_run_posted_requests(c);
+        return;
+    }
+
     if (ev->write) {
         r->write_event_handler(r);
     } else {
@@ -1422,7 +1442,13 @@ sl_http_finalize_connection(sl_http_request_t *r)
         return;
     }
 
-    if (!sl_terminate && !sl_exiting && r->keepalive && clcf->keepalive_timeout > 0) {
+    /*
+     * While the worker stops, r->keepalive is still set only when the
+     * response header went out before the stop and promised keep-alive: the
+     * client may already be sending its next request, so the connection is
+     * drained (sl_http_drain_idle), never closed under that request.
+     */
+    if (!sl_terminate && r->keepalive && clcf->keepalive_timeout > 0) {
         sl_http_set_keepalive(r);
         return;
     }
@@ -1676,6 +1702,10 @@ sl_http_set_keepalive(sl_http_request_t *r)
     sl_reusable_connection(c, 1);
     sl_event_add_timer(rev, clcf->keepalive_timeout);
 
+    if (sl_exiting) {
+        (void) sl_http_drain_idle(c);
+    }
+
     if (rev->ready) {
         /* more bytes wait in the socket: read them from the loop, not recursively */
         sl_post_event(rev, &sl_posted_events);
@@ -1688,6 +1718,11 @@ sl_http_keepalive_handler(sl_event_t *rev)
     sl_connection_t *c;
 
     c = rev->data;
+
+    if (c->close && !rev->timedout && sl_http_drain_idle(c)) {
+        sl_http_drain_idle_handler(rev);
+        return;
+    }
 
     if (rev->timedout || c->close) {
         sl_http_close_connection(c);
@@ -1705,6 +1740,144 @@ sl_http_keepalive_handler(sl_event_t *rev)
         /* nothing arrived after all: wait as an idle keep-alive connection again */
         rev->handler = sl_http_keepalive_handler;
     }
+}
+
+/* Draining idle connections of a stopping worker ------------------------------ */
+
+/*
+ * A graceful stop (QUIT, or a reload that replaces this worker) must not
+ * lose a request that a client is sending on an idle connection. HTTP/1.1
+ * gives the server no way to close an idle connection atomically: whatever
+ * instant it closes, a request may be on the wire, and closing with unread
+ * bytes sends a reset. nginx closes every idle connection at once when the
+ * stop begins, so a client that reuses its connection at that moment loses
+ * its request. Here instead:
+ *
+ * - An idle connection (keep-alive, or accepted with no byte yet) is not
+ *   closed at the stop: it is given a grace (SL_HTTP_DRAIN_GRACE, never
+ *   more than its own timer had left). A request that arrives meanwhile is
+ *   served normally and answered with "Connection: close" (r->keepalive is
+ *   off while sl_exiting), then the connection closes after the response,
+ *   the one moment a client knows not to send on it. A busy client (one
+ *   that sends its next request as soon as it has the response) is always
+ *   in this case.
+ * - A response whose header promised keep-alive before the stop leads to
+ *   the same grace (sl_http_finalize_connection), not to a close.
+ * - When the grace ends, the socket is read once more: a request that came
+ *   in since is still served. Only then is the connection closed, with a
+ *   half-close first (FIN) and the read side drained until the client
+ *   closes or SL_HTTP_DRAIN_LINGER passes: a request that crossed the FIN
+ *   on the wire is read and dropped instead of answered with a reset, so
+ *   the client sees a clean end of stream before any response, which is
+ *   the signal HTTP clients retry on (RFC 9112, 9.3.1). That crossing is
+ *   the only loss left, and only for a client that stayed silent through
+ *   the whole grace and spoke within one round trip of its end.
+ * - worker_shutdown_timeout and a shortage of connection slots (c->close
+ *   with c->error, or c->close once draining) still close at once.
+ */
+#define SL_HTTP_DRAIN_GRACE 1000
+#define SL_HTTP_DRAIN_LINGER 1000
+
+/*
+ * Puts an idle connection of a stopping worker into the drain; returns 1 if
+ * it is draining now (handled by sl_http_drain_idle_handler), 0 if it must
+ * be closed at once (the worker is not stopping, or the deadline passed).
+ */
+static sl_uint_t
+sl_http_drain_idle(sl_connection_t *c)
+{
+    sl_event_t *rev;
+    sl_msec_int_t left;
+
+    rev = c->read;
+
+    if (!sl_exiting || c->error || rev->handler == sl_http_drain_idle_handler) {
+        return 0;
+    }
+
+    c->close = 0;
+    left = SL_HTTP_DRAIN_GRACE;
+
+    if (rev->timer_set) {
+        /* a keep-alive or header timeout that ends sooner still ends the wait */
+        left = sl_min(left, (sl_msec_int_t) (rev->timer.key - sl_current_msec));
+        sl_event_del_timer(rev);
+    }
+
+    sl_event_add_timer(rev, left > 0 ? (sl_msec_t) left : 0);
+    rev->handler = sl_http_drain_idle_handler;
+    c->write->handler = sl_http_empty_handler;
+
+    return 1;
+}
+
+static void
+sl_http_drain_idle_handler(sl_event_t *rev)
+{
+    sl_connection_t *c;
+
+    c = rev->data;
+
+    if (c->close) {
+        /* out of slots or past worker_shutdown_timeout */
+        sl_http_close_connection(c);
+        return;
+    }
+
+    if (rev->timedout) {
+        /* the grace is over, but a request that arrived meanwhile is served */
+        rev->timedout = 0;
+        rev->ready = 1;
+    }
+
+    /* the read path of a new connection: with bytes, the request starts */
+    rev->handler = sl_http_wait_request_handler;
+    sl_http_wait_request_handler(rev);
+
+    if (c->destroyed || !c->idle || c->buffer != NULL) {
+        return;
+    }
+
+    if (rev->timer_set) {
+        /* a spurious wake-up within the grace */
+        rev->handler = sl_http_drain_idle_handler;
+        return;
+    }
+
+    /* nothing came within the grace: half-close, then drain until the client closes */
+    if (shutdown(c->fd, SHUT_WR) == -1) {
+        sl_connection_error(c, sl_socket_errno, "shutdown() failed");
+        sl_http_close_connection(c);
+        return;
+    }
+
+    rev->handler = sl_http_drain_linger_handler;
+    sl_event_add_timer(rev, SL_HTTP_DRAIN_LINGER);
+    sl_http_drain_linger_handler(rev);
+}
+
+static void
+sl_http_drain_linger_handler(sl_event_t *rev)
+{
+    ssize_t n;
+    sl_connection_t *c;
+    u_char buffer[SL_HTTP_DISCARD_BUFFER_SIZE];
+
+    c = rev->data;
+
+    if (rev->timedout || c->close) {
+        sl_http_close_connection(c);
+        return;
+    }
+
+    do {
+        n = c->recv(c, buffer, SL_HTTP_DISCARD_BUFFER_SIZE);
+
+        if (n == SL_ERROR || n == 0) {
+            sl_http_close_connection(c);
+            return;
+        }
+    } while (n > 0 && rev->ready);
 }
 
 /* Lingering close ---------------------------------------------------------- */
