@@ -104,6 +104,7 @@ run: deps-build
 bench: build
 	@sh auto/deps install bench
 	perl bench/run
+	perl bench/reload.pl --nginx
 
 install: build
 	$(MAKE) -f objs/Makefile install

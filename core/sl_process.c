@@ -905,8 +905,7 @@ sl_exec_new_binary(sl_cycle_t *cycle)
     if (sl_inherited && getppid() == sl_parent) {
         /* this master is the new binary and its old master still runs */
         sl_log_error(SL_LOG_NOTICE, cycle->log, 0,
-                     "the old master process %d is still running, USR2 ignored",
-                     (int) sl_parent);
+                     "the old master process %d is still running, USR2 ignored", (int) sl_parent);
         return;
     }
 
@@ -1417,8 +1416,7 @@ sl_shutdown_timer_handler(sl_event_t *ev)
 
     /* the operator learns why clients saw their requests cut */
     sl_log_error(SL_LOG_NOTICE, cycle->log, 0,
-                 "worker_shutdown_timeout passed, closing %ui connection%s", n,
-                 n == 1 ? "" : "s");
+                 "worker_shutdown_timeout passed, closing %ui connection%s", n, n == 1 ? "" : "s");
 
     for (i = 0; i < cycle->connection_n; i++) {
         if (c[i].fd == -1 || c[i].read == NULL || c[i].read->accept || c[i].read->handler == NULL) {
