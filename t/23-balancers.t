@@ -21,6 +21,7 @@ use POSIX qw(WNOHANG);
 use Test::More;
 use Time::HiRes qw(sleep time);
 use Sluice::Test qw(http_get http_parse connect_raw);
+use Sluice::Backend ();
 
 my $t = Sluice::Test->new()->has(qw(http_proxy http_upstream_hash http_upstream_ip_hash
                                     http_upstream_least_conn http_upstream_random
@@ -127,59 +128,31 @@ my %BACKEND; # name => pid
 sub backend
 {
     my ($name, $n) = @_;
-    my $ls = IO::Socket::IP->new(LocalHost => '127.0.0.1', LocalPort => $t->port($n),
-                                 Proto => 'tcp', Listen => 64, ReuseAddr => 1)
-        or die "backend $name: $@";
-    my $pid = fork() // die "fork: $!";
-    if ($pid) {
-        close $ls;
-        return $BACKEND{$name} = $pid;
-    }
-
-    my $sel = IO::Select->new($ls);
-    my (%buf, %due);
-    my $stop = time() + 120;
-    while (time() < $stop) {
-        for my $s ($sel->can_read(0.05)) {
-            if ($s == $ls) {
-                my $c = $ls->accept() or next;
-                $c->blocking(0);
-                $sel->add($c);
-                $buf{$c} = '';
-                next;
+    my %due;
+    return $BACKEND{$name} = Sluice::Backend::backend($n, name => "backend $name", select => {
+        request => sub {
+            my ($srv, $s, $method, $path) = @_;
+            $due{$s} = [$s, $path =~ m{/hold/} ? time() + 1.5 : 0];
+        },
+        eof => sub { my ($srv, $s) = @_; delete $due{$s}; },
+        tick => sub {
+            for my $k (keys %due) {
+                my ($s, $at) = @{$due{$k}};
+                next if $at > time();
+                delete $due{$k};
+                syswrite($s, "HTTP/1.1 200 OK\r\nContent-Length: " . length($name)
+                             . "\r\nConnection: keep-alive\r\n\r\n$name");
             }
-            my $n = sysread($s, my $chunk, 65536);
-            if (!$n) {
-                $sel->remove($s); delete $buf{$s}; delete $due{$s}; close $s;
-                next;
-            }
-            $buf{$s} .= $chunk;
-            while ($buf{$s} =~ s/^(\S+) (\S+) [^\r\n]*\r\n(.*?)\r\n\r\n//s) {
-                my $path = $2;
-                $due{$s} = [$s, $path =~ m{/hold/} ? time() + 1.5 : 0];
-            }
-        }
-        for my $k (keys %due) {
-            my ($s, $at) = @{$due{$k}};
-            next if $at > time();
-            delete $due{$k};
-            syswrite($s, "HTTP/1.1 200 OK\r\nContent-Length: " . length($name)
-                         . "\r\nConnection: keep-alive\r\n\r\n$name");
-        }
-    }
-    POSIX::_exit(0);
+        },
+    });
 }
 
 sub stop_backend
 {
     my ($name) = @_;
     my $pid = delete $BACKEND{$name} or return;
-    kill 'KILL', $pid;
-    waitpid($pid, 0);
+    Sluice::Backend::stop_backend($pid);
 }
-
-# local $?: waitpid must not replace the test's exit status
-END { local $?; stop_backend($_) for keys %BACKEND; }
 
 backend('a', 9001);
 backend('b', 9002);

@@ -20,6 +20,7 @@ use IO::Socket::IP;
 use Test::More;
 use Time::HiRes qw(sleep time);
 use Sluice::Test qw(http_get http_parse);
+use Sluice::Backend ();
 
 my $t = Sluice::Test->new()->has(qw(http_proxy http_upstream_keepalive));
 
@@ -94,75 +95,50 @@ my %BACKEND; # name => pid
 sub backend
 {
     my ($name, $n) = @_;
-    my $ls = IO::Socket::IP->new(LocalHost => '127.0.0.1', LocalPort => $t->port($n),
-                                 Proto => 'tcp', Listen => 64, ReuseAddr => 1)
-        or die "backend $name: $@";
     my $record = $t->prefix . "logs/backend-$name";
-    my $pid = fork() // die "fork: $!";
-    if ($pid) {
-        close $ls;
-        return $BACKEND{$name} = $pid;
-    }
-
     my $note = sub {
         open my $fh, '>>', $record or return;
         print {$fh} "@_\n";
         close $fh;
     };
-    my $sel = IO::Select->new($ls);
-    my (%buf, %id, %reqs, %bye);
+    my (%id, %reqs, %bye);
     my $conns = 0;
-    my $stop = time() + 120;
-    while (time() < $stop) {
-        for my $s ($sel->can_read(0.05)) {
-            if ($s == $ls) {
-                my $c = $ls->accept() or next;
-                $c->blocking(0);
-                $sel->add($c);
-                $buf{$c} = '';
-                $id{$c} = ++$conns;
-                $reqs{$c} = 0;
-                $note->("open $id{$c}");
-                next;
-            }
-            my $got = sysread($s, my $chunk, 65536);
-            if (!$got) {
-                $note->("close $id{$s}");
-                $sel->remove($s); delete $bye{$s}; close $s;
-                next;
-            }
-            $buf{$s} .= $chunk;
-            while ($buf{$s} =~ s/^\S+ (\S+) [^\r\n]*\r\n(.*?)\r\n\r\n//s) {
-                my $path = $1;
-                my $body = "$name $id{$s} " . ++$reqs{$s};
-                my $close = $path =~ m{/close/};
-                syswrite($s, "HTTP/1.1 200 OK\r\nContent-Length: " . length($body)
-                             . ($close ? "\r\nConnection: close" : '') . "\r\n\r\n$body");
-                if ($close) {
-                    $note->("close $id{$s}");
-                    $sel->remove($s); close $s;
-                    last;
-                }
-                $bye{$s} = [$s, time() + 0.2] if $path =~ m{/bye/};
-            }
-        }
-        for my $k (keys %bye) {
-            my ($s, $at) = @{$bye{$k}};
-            next if $at > time();
-            delete $bye{$k};
+    return $BACKEND{$name} = Sluice::Backend::backend($n, name => "backend $name", select => {
+        open => sub {
+            my ($srv, $c) = @_;
+            $id{$c} = ++$conns;
+            $reqs{$c} = 0;
+            $note->("open $id{$c}");
+        },
+        eof => sub {
+            my ($srv, $s) = @_;
             $note->("close $id{$s}");
-            $sel->remove($s); close $s;
-        }
-    }
-    POSIX::_exit(0);
-}
-
-END {
-    local $?; # waitpid must not replace the test's exit status
-    for my $pid (values %BACKEND) {
-        kill 'KILL', $pid;
-        waitpid($pid, 0);
-    }
+            delete $bye{$s};
+        },
+        request => sub {
+            my ($srv, $s, $method, $path) = @_;
+            my $body = "$name $id{$s} " . ++$reqs{$s};
+            my $close = $path =~ m{/close/};
+            syswrite($s, "HTTP/1.1 200 OK\r\nContent-Length: " . length($body)
+                         . ($close ? "\r\nConnection: close" : '') . "\r\n\r\n$body");
+            if ($close) {
+                $note->("close $id{$s}");
+                $srv->close($s);
+                return;
+            }
+            $bye{$s} = [$s, time() + 0.2] if $path =~ m{/bye/};
+        },
+        tick => sub {
+            my ($srv) = @_;
+            for my $k (keys %bye) {
+                my ($s, $at) = @{$bye{$k}};
+                next if $at > time();
+                delete $bye{$k};
+                $note->("close $id{$s}");
+                $srv->close($s);
+            }
+        },
+    });
 }
 
 backend($_->[0], $_->[1]) for [cached => 9001], [capped => 9002], [brief => 9003],

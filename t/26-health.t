@@ -22,6 +22,7 @@ use POSIX ();
 use Test::More;
 use Time::HiRes qw(sleep time);
 use Sluice::Test qw(http_get http_parse port);
+use Sluice::Backend ();
 
 my $t = Sluice::Test->new()->has(qw(http_upstream_zone http_upstream_health));
 my $proxy = $t->has_module('http_proxy');
@@ -52,23 +53,8 @@ sub hits
 sub backend
 {
     my ($n) = @_;
-    my $listen = IO::Socket::IP->new(LocalHost => '127.0.0.1', LocalPort => port($n),
-                                     Proto => 'tcp', Listen => 64, ReuseAddr => 1)
-        or die "backend $n: cannot listen: $@";
-    my $pid = fork();
-    die "fork: $!" unless defined $pid;
-    if ($pid) {
-        close $listen;
-        $backends{$n} = $pid;
-        return $pid;
-    }
-
-    # The child: no harness END blocks may run here, hence POSIX::_exit.
-    $SIG{ALRM} = sub { POSIX::_exit(0) };
-    alarm 120;
-    my @hung;
-    while (my $c = $listen->accept()) {
-        $c->autoflush(1);
+    return $backends{$n} = Sluice::Backend::backend($n, serial => sub {
+        my ($c) = @_;
         my $head = '';
         my $deadline = time() + 5;
         while ($head !~ /\r?\n\r?\n/ && time() < $deadline) {
@@ -86,15 +72,11 @@ sub backend
             if ($head =~ /^Host: (.*?)\r?$/mi) {
                 if (open my $hf, '>', "${prefix}host_$n") { print $hf $1; close $hf; }
             }
-            if ($mode eq 'hang') {
-                push @hung, $c;
-                next;
-            }
+            return 1 if $mode eq 'hang';   # held open, unanswered
             if ($mode eq 'chunked') {
                 print $c "HTTP/1.1 200 OK\r\nX-Backend: $n\r\nTransfer-Encoding: chunked\r\n"
                     . "Connection: close\r\n\r\n2\r\nre\r\n3;ext=1\r\nady\r\n0\r\n\r\n";
-                close $c;
-                next;
+                return 0;
             }
             my ($status, $body) = $mode eq '500' ? ('500 Internal Server Error', 'ready')
                                 : $mode eq 'nomatch' ? ('200 OK', 'starting')
@@ -107,21 +89,15 @@ sub backend
             print $c "HTTP/1.1 200 OK\r\nContent-Length: " . length($body)
                 . "\r\nConnection: close\r\n\r\n$body";
         }
-        close $c;
-    }
-    POSIX::_exit(0);
+        return 0;
+    });
 }
 
 sub stop_backends
 {
-    for my $pid (values %backends) {
-        kill 'KILL', $pid;
-        waitpid($pid, 0);
-    }
+    Sluice::Backend::stop_backend($_) for values %backends;
     %backends = ();
 }
-
-END { stop_backends() if %backends; }
 
 # --- helpers ----------------------------------------------------------------------------
 
