@@ -584,6 +584,8 @@ sl_get_connection(sl_fd_t fd, sl_log_t *log)
     c->write = wev;
     c->fd = fd;
     c->log = log;
+    /* plain sockets by default; whoever sets another recv sets this too (or NULL) */
+    c->recv_chain = sl_readv_chain;
 
     /* a report still queued for the previous user of the slot carries the old bit */
     instance = rev->instance;
@@ -846,6 +848,81 @@ sl_unix_recv(sl_connection_t *c, u_char *buf, size_t size)
         rev->error = 1;
 
         return sl_connection_error(c, err, "recv() failed");
+    }
+}
+
+
+ssize_t
+sl_readv_chain(sl_connection_t *c, sl_chain_t *in, off_t limit)
+{
+    int niov;
+    size_t size, room;
+    ssize_t n;
+    sl_err_t err;
+    sl_event_t *rev;
+    struct iovec iov[SL_WRITEV_IOVS];
+
+    rev = c->read;
+
+    if (limit <= 0 || limit > SL_MAX_SEND_LIMIT) {
+        limit = SL_MAX_SEND_LIMIT;
+    }
+
+    niov = 0;
+    size = 0;
+
+    for (; in != NULL && niov < SL_WRITEV_IOVS && size < (size_t) limit; in = in->next) {
+        room = in->buf->end - in->buf->last;
+
+        if (room == 0) {
+            continue;
+        }
+
+        room = sl_min(room, (size_t) limit - size);
+
+        iov[niov].iov_base = in->buf->last;
+        iov[niov].iov_len = room;
+        niov++;
+        size += room;
+    }
+
+    if (niov == 0) {
+        return 0;
+    }
+
+    for (;;) {
+        n = readv(c->fd, iov, niov);
+
+        if (n == 0) {
+            rev->ready = 0;
+            rev->eof = 1;
+            return 0;
+        }
+
+        if (n > 0) {
+            /* edge-triggered: a short read drained the socket, unless EOF is next */
+            if ((size_t) n < size && !rev->pending_eof) {
+                rev->ready = 0;
+            }
+
+            return n;
+        }
+
+        err = errno;
+
+        if (err == EINTR) {
+            continue;
+        }
+
+        rev->ready = 0;
+
+        if (err == EAGAIN) {
+            return SL_AGAIN;
+        }
+
+        rev->error = 1;
+
+        return sl_connection_error(c, err, "readv() failed");
     }
 }
 

@@ -61,6 +61,13 @@ struct sl_connection_s {
     ssize_t (*send)(sl_connection_t *c, u_char *buf, size_t size);
     /* Sends a chain up to limit bytes; returns the first unsent link or SL_CHAIN_ERROR. */
     sl_chain_t *(*send_chain)(sl_connection_t *c, sl_chain_t *in, off_t limit);
+    /*
+     * Reads into the free room (last..end) of the chain's buffers in order, up
+     * to limit bytes (0: no limit); returns the bytes read, 0 at EOF, SL_AGAIN
+     * or SL_ERROR. Does not move b->last. sl_get_connection sets sl_readv_chain; a
+     * connection given another recv sets its own recv_chain or NULL (recv only).
+     */
+    ssize_t (*recv_chain)(sl_connection_t *c, sl_chain_t *in, off_t limit);
 
     sl_listening_t *listening;
     off_t sent;
@@ -132,6 +139,12 @@ void sl_event_accept(sl_event_t *ev);
 ssize_t sl_unix_recv(sl_connection_t *c, u_char *buf, size_t size);
 ssize_t sl_unix_send(sl_connection_t *c, u_char *buf, size_t size);
 sl_chain_t *sl_writev_chain(sl_connection_t *c, sl_chain_t *in, off_t limit);
+/*
+ * One readv(2) into the free room of the chain's buffers (see recv_chain);
+ * edge-triggered like sl_unix_recv: a read shorter than the room offered
+ * clears c->read->ready.
+ */
+ssize_t sl_readv_chain(sl_connection_t *c, sl_chain_t *in, off_t limit);
 
 /* Formats a socket address ("1.2.3.4", with port "1.2.3.4:80", "[::1]:80"); returns the length. */
 size_t sl_sock_ntop(const struct sockaddr *sa, socklen_t socklen, u_char *text, size_t len,

@@ -24,6 +24,8 @@
 
 /* A header buffer with less room than this after the header gets a body buffer of its own. */
 #define SL_HTTP_UPSTREAM_MIN_BODY_ROOM 1024
+/* At most this many of proxy_buffers are filled by one readv. */
+#define SL_HTTP_UPSTREAM_READ_BUFS 16
 
 static void sl_http_upstream_process_body(sl_http_request_t *r, sl_http_upstream_t *u);
 static void sl_http_upstream_body_upstream_handler(sl_http_request_t *r, sl_http_upstream_t *u);
@@ -220,15 +222,17 @@ sl_http_upstream_body_downstream_handler(sl_http_request_t *r)
 
 
 /*
- * A buffer of proxy_buffers the next read may fill, or NULL when all are in
- * flight, or when proxy_busy_buffers_size are and the temporary file may
- * take the next read instead.
+ * Links to the buffers of proxy_buffers the next read may fill, at most max
+ * of them, in l[]: one readv fills them in order. Returns how many (0 when
+ * all are in flight, or when proxy_busy_buffers_size are and the temporary
+ * file may take the next read instead), or -1 when memory runs out.
  */
-static sl_buf_t *
-sl_http_upstream_free_buf(sl_http_request_t *r, sl_http_upstream_t *u)
+static sl_int_t
+sl_http_upstream_free_bufs(sl_http_request_t *r, sl_http_upstream_t *u, sl_chain_t *l,
+                           sl_uint_t max)
 {
     size_t busy;
-    sl_uint_t i;
+    sl_uint_t i, n;
     sl_buf_t *b;
     sl_http_upstream_pipe_t *p;
 
@@ -239,7 +243,7 @@ sl_http_upstream_free_buf(sl_http_request_t *r, sl_http_upstream_t *u)
         p->bufs = sl_pcalloc(r->pool, p->nbufs * sizeof(sl_buf_t));
         p->busy = sl_pcalloc(r->pool, p->nbufs * sizeof(sl_uint_t));
         if (p->bufs == NULL || p->busy == NULL) {
-            return NULL;
+            return -1;
         }
     }
 
@@ -252,11 +256,14 @@ sl_http_upstream_free_buf(sl_http_request_t *r, sl_http_upstream_t *u)
         }
     }
 
+    /* past that, reads go to the temporary file; every free buffer may take this one */
     if (busy + u->conf->bufs.size > u->conf->busy_buffers_size && u->conf->max_temp_file_size > 0) {
-        return NULL;
+        return 0;
     }
 
-    for (i = 0; i < p->nbufs; i++) {
+    n = 0;
+
+    for (i = 0; i < p->nbufs && n < max; i++) {
         b = &p->bufs[i];
 
         if (p->busy[i] && b->pos < b->last) {
@@ -266,7 +273,7 @@ sl_http_upstream_free_buf(sl_http_request_t *r, sl_http_upstream_t *u)
         if (b->start == NULL) {
             b->start = sl_pnalloc(r->pool, u->conf->bufs.size);
             if (b->start == NULL) {
-                return NULL;
+                return -1;
             }
 
             b->end = b->start + u->conf->bufs.size;
@@ -274,16 +281,24 @@ sl_http_upstream_free_buf(sl_http_request_t *r, sl_http_upstream_t *u)
             b->fd = SL_INVALID_FILE;
         }
 
+        /* a buffer the read leaves empty stays free: pos == last */
         p->busy[i] = 1;
         b->pos = b->start;
         b->last = b->start;
-        b->flush = 1;
+        b->flush = 0;
         b->last_buf = 0;
 
-        return b;
+        l[n].buf = b;
+        l[n].next = NULL;
+
+        if (n > 0) {
+            l[n - 1].next = &l[n];
+        }
+
+        n++;
     }
 
-    return NULL;
+    return (sl_int_t) n;
 }
 
 
@@ -380,7 +395,8 @@ sl_http_upstream_process_body(sl_http_request_t *r, sl_http_upstream_t *u)
     ssize_t n;
     sl_int_t rc;
     sl_buf_t *b, raw;
-    sl_uint_t to_file;
+    sl_uint_t i, nl, to_file;
+    sl_chain_t l[SL_HTTP_UPSTREAM_READ_BUFS], *out, **ll, *cl;
     sl_connection_t *c, *uc;
     sl_http_upstream_pipe_t *p;
     sl_http_core_loc_conf_t *clcf;
@@ -428,8 +444,8 @@ sl_http_upstream_process_body(sl_http_request_t *r, sl_http_upstream_t *u)
             return;
         }
 
-        /* where the next read goes */
-        b = NULL;
+        /* where the next read goes: one buffer, or every free one of proxy_buffers */
+        nl = 0;
         to_file = 0;
 
         if (!u->buffering) {
@@ -446,12 +462,23 @@ sl_http_upstream_process_body(sl_http_request_t *r, sl_http_upstream_t *u)
             b->last = b->start;
             b->flush = 1;
 
+            l[0].buf = b;
+            l[0].next = NULL;
+            nl = 1;
+
         } else {
             if (p->file_written == p->file_sent) {
-                b = sl_http_upstream_free_buf(r, u);
+                rc = sl_http_upstream_free_bufs(r, u, l, SL_HTTP_UPSTREAM_READ_BUFS);
+
+                if (rc == -1) {
+                    sl_http_upstream_finalize(r, u, SL_ERROR);
+                    return;
+                }
+
+                nl = (sl_uint_t) rc;
             }
 
-            if (b == NULL && u->conf->max_temp_file_size > 0
+            if (nl == 0 && u->conf->max_temp_file_size > 0
                 && (size_t) p->file_written + u->conf->bufs.size <= u->conf->max_temp_file_size) {
                 if (p->temp_fd == SL_INVALID_FILE
                     && sl_http_upstream_open_temp_file(r, u) != SL_OK) {
@@ -472,9 +499,13 @@ sl_http_upstream_process_body(sl_http_request_t *r, sl_http_upstream_t *u)
                 b->pos = b->start;
                 b->last = b->start;
                 to_file = 1;
+
+                l[0].buf = b;
+                l[0].next = NULL;
+                nl = 1;
             }
 
-            if (b == NULL) {
+            if (nl == 0) {
                 /* every buffer is in flight and the file is full: wait for the client */
                 if (uc->read->timer_set) {
                     sl_event_del_timer(uc->read);
@@ -484,16 +515,22 @@ sl_http_upstream_process_body(sl_http_request_t *r, sl_http_upstream_t *u)
         }
 
         if (!uc->read->ready) {
-            /* a buffer taken from proxy_buffers stays free: pos == last */
+            /* buffers taken from proxy_buffers stay free: pos == last */
             sl_event_add_timer(uc->read, u->conf->read_timeout);
             return;
         }
 
-        n = uc->recv(uc, b->last, b->end - b->last);
+        b = l[0].buf;
+
+        if (nl > 1 && uc->recv_chain != NULL) {
+            n = uc->recv_chain(uc, l, 0);
+
+        } else {
+            n = uc->recv(uc, b->last, b->end - b->last);
+        }
 
         if (n == SL_AGAIN) {
             sl_event_add_timer(uc->read, u->conf->read_timeout);
-            b->pos = b->last;
             return;
         }
 
@@ -503,11 +540,17 @@ sl_http_upstream_process_body(sl_http_request_t *r, sl_http_upstream_t *u)
             return;
         }
 
+        /* the links that carry something to the client */
+        out = NULL;
+        ll = &out;
+
         if (n == 0) {
             if (u->length == -1 && !u->headers_in.chunked) {
                 /* the close delimits the body */
                 sl_http_upstream_body_done(r, u, 1);
                 b->last_buf = 1;
+                l[0].next = NULL;
+                out = &l[0];
 
             } else {
                 sl_log_error(SL_LOG_ERR, c->log, 0, "upstream prematurely closed connection");
@@ -519,22 +562,51 @@ sl_http_upstream_process_body(sl_http_request_t *r, sl_http_upstream_t *u)
         } else {
             u->cur_state->bytes_received += n;
 
-            raw.pos = b->last;
-            raw.last = b->last + n;
+            /* the bytes fill the links in order; each is decoded in place */
+            for (i = 0; i < nl && n > 0; i++) {
+                b = l[i].buf;
 
-            if (sl_http_upstream_filter(r, u, &raw, b) != SL_OK) {
-                u->keepalive = 0;
-                sl_http_upstream_finalize(r, u, SL_HTTP_BAD_GATEWAY);
-                return;
+                if (p->upstream_done) {
+                    sl_log_error(SL_LOG_WARN, c->log, 0,
+                                 u->headers_in.chunked
+                                     ? "upstream sent data after the end of the response"
+                                     : "upstream sent more data than specified in "
+                                       "\"Content-Length\" header");
+                    u->keepalive = 0;
+                    break;
+                }
+
+                raw.pos = b->last;
+                raw.last = b->last + sl_min((size_t) n, (size_t) (b->end - b->last));
+                n -= raw.last - raw.pos;
+
+                if (sl_http_upstream_filter(r, u, &raw, b) != SL_OK) {
+                    u->keepalive = 0;
+                    sl_http_upstream_finalize(r, u, SL_HTTP_BAD_GATEWAY);
+                    return;
+                }
+
+                if (u->length == 0) {
+                    sl_http_upstream_body_done(r, u, 0);
+                }
+
+                if (b->last > b->pos) {
+                    *ll = &l[i];
+                    ll = &l[i].next;
+                }
             }
 
-            if (u->length == 0) {
-                sl_http_upstream_body_done(r, u, 0);
+            *ll = NULL;
+
+            if (out == NULL && p->upstream_done) {
+                /* only framing came: the end of the body still goes */
+                l[0].next = NULL;
+                out = &l[0];
             }
         }
 
         if (to_file) {
-            if (sl_http_upstream_write_file(r, u, b) != SL_OK) {
+            if (sl_http_upstream_write_file(r, u, l[0].buf) != SL_OK) {
                 u->keepalive = 0;
                 sl_http_upstream_finalize(r, u, SL_ERROR);
                 return;
@@ -542,10 +614,17 @@ sl_http_upstream_process_body(sl_http_request_t *r, sl_http_upstream_t *u)
 
             rc = sl_http_upstream_pass_file(r, u, p->upstream_done);
 
-        } else if (b->last > b->pos || p->upstream_done) {
+        } else if (out != NULL) {
             /* memory reads happen only while the file has nothing unsent: order holds */
-            b->last_buf = p->upstream_done;
-            rc = sl_http_upstream_output(r, b);
+            cl = out;
+
+            while (cl->next != NULL) {
+                cl = cl->next;
+            }
+
+            cl->buf->flush = 1;
+            cl->buf->last_buf = p->upstream_done;
+            rc = sl_http_output_filter(r, out);
 
         } else {
             rc = SL_OK;
