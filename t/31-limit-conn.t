@@ -19,7 +19,7 @@ use lib "$FindBin::Bin/lib";
 use IO::Select;
 use Test::More;
 use Time::HiRes qw(time sleep);
-use Sluice::Test qw(http_get http_parse read_response connect_raw);
+use Sluice::Test qw(http_get http_parse read_response connect_raw is_closed);
 
 my $t = Sluice::Test->new()->has(qw(http_limit_conn http_dav http_static));
 my $p = $t->prefix;
@@ -97,6 +97,10 @@ sub finish_put
     my ($s) = @_;
     print {$s} "body\n";
     my $r = http_parse(read_response($s, timeout => 5));
+    # The count drops when the request is freed, just after the response
+    # is written; the server closes the connection (Connection: close)
+    # only after that, so a test that goes on after EOF sees it dropped.
+    is_closed($s, 5);
     close $s;
     return $r ? $r->{status} : 0;
 }
