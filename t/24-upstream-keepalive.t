@@ -210,8 +210,15 @@ is(body('/brief/x'), 'brief 2 1', 'the next request opens a new one');
 bodies('/small/x', 6);
 wait_record('s1', qr/close 3\n/);
 wait_record('s2', qr/close 2\n/);
-is(record('s1') . '| ' . record('s2'), "open 1\nclose 1\nopen 2\nclose 2\nopen 3\nclose 3\n"
-   . "| open 1\nclose 1\nopen 2\nclose 2\nopen 3\n",
+# The backend records a new connection and the end of an older one in
+# whichever order it notices them, so the records are compared as sets.
+sub record_set
+{
+    my ($name) = @_;
+    return join ',', sort split /\n/, record($name);
+}
+is(record_set('s1') . ' | ' . record_set('s2'),
+   'close 1,close 2,close 3,open 1,open 2,open 3 | close 1,close 2,open 1,open 2,open 3',
    'keepalive 1 with two servers: each request evicts the other server\'s connection');
 
 is(bodies('/roomy/x', 4), 'r1 1 1, r2 1 1, r1 1 2, r2 1 2',
