@@ -98,6 +98,26 @@ sl_int_t sl_daemon(sl_log_t *log);
 /* Asks the kernel for more fds; records worker_rlimit_nofile. */
 sl_int_t sl_os_init(sl_log_t *log);
 
+/*
+ * Shared by sl_process.c (the master) and sl_worker.c (the processes it
+ * spawns); not for modules.
+ */
+
+/* Exit status of a child that cannot initialise: the master does not respawn it. */
+#define SL_PROCESS_FATAL_EXIT 2
+
+/* The spawned processes' main loops; data is the worker number or the helper. */
+void sl_worker_process_cycle(sl_cycle_t *cycle, void *data);
+void sl_helper_process_cycle(sl_cycle_t *cycle, void *data);
+/* Logs the signals received since the last call (who sent them). */
+void sl_log_signals(sl_cycle_t *cycle);
+/* Removes the pid file, runs the modules' exit_master hooks, closes the listeners, exits. */
+void sl_master_process_exit(sl_cycle_t *cycle);
+/* The write end of a reload's readiness pipe, or -1 (see sl_reload). */
+extern int sl_ready_fd;
+/* Every live cycle's helper registrations. */
+extern sl_process_helper_t *sl_process_helpers;
+
 extern sl_uint_t sl_process;
 extern sl_uint_t sl_worker;
 extern pid_t sl_pid;

@@ -5,6 +5,7 @@
  * process with "master_process off").
  */
 #include "sl_core.h"
+#include "sl_proctitle.h"
 
 #include <openssl/opensslv.h>
 #include <zlib.h>
@@ -521,6 +522,10 @@ main(int argc, char *const *argv)
 
     /* stderr until the configuration's error_log is open */
     log = sl_log_init();
+
+    if (sl_init_setproctitle(argc, argv, log) != SL_OK) {
+        return 1;
+    }
 
     sl_memzero(&init_cycle, sizeof(sl_cycle_t));
     init_cycle.log = log;

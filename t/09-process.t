@@ -85,7 +85,7 @@ sub served
     return $r && ($rw ? $r->{status} == 200 : $r->{status} > 0);
 }
 
-$t->plan(19);
+$t->plan(21);
 
 # --- worker_processes from -g ------------------------------------------------------
 
@@ -106,6 +106,21 @@ is($pidfile =~ /^(\d+)\s*$/ ? $1 : $pidfile, $master, 'pid file holds the master
 @c = wait_children($master, 2);
 is(scalar @c, 2, 'worker_processes 2: two children of the master');
 ok(served(), 'requests served');
+
+# What ps shows for each process.
+sub title
+{
+    my ($pid) = @_;
+    open my $fh, '<', "/proc/$pid/cmdline" or return '';
+    local $/;
+    my $t = <$fh> // '';
+    $t =~ s/\0+$//;
+    return $t;
+}
+like(title($master), qr{^sluice: master process \S*sluice -p \S+},
+     'the master\'s title: "sluice: master process" and its command line');
+is(join(',', map { title($_) } @c), 'sluice: worker process,sluice: worker process',
+   'the workers\' titles');
 
 # --- a worker killed --------------------------------------------------------------------
 
