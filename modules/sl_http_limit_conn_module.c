@@ -21,10 +21,9 @@
  * limits ran or when no key applied).
  */
 
-#include <zlib.h>
-
 #include "sl_core.h"
 #include "sl_http.h"
+#include "sl_http_limit_zone.h"
 
 #define SL_HTTP_LIMIT_CONN_PASSED 1
 #define SL_HTTP_LIMIT_CONN_REJECTED 2
@@ -32,25 +31,11 @@
 
 #define SL_HTTP_LIMIT_CONN_MAX_KEY 255
 
-/* One key's counter in the zone. */
-typedef struct {
-    sl_rbtree_node_t node; /* key: crc32 of the key bytes */
-    uint16_t conn;
-    u_char len;
-    u_char data[];
-} sl_http_limit_conn_node_t;
-
-typedef struct {
-    sl_rbtree_t rbtree;
-    sl_rbtree_node_t sentinel;
-} sl_http_limit_conn_shctx_t;
-
-/* A zone as this configuration sees it (the shm zone's data). */
-typedef struct {
-    sl_http_limit_conn_shctx_t *sh;
-    sl_slab_pool_t *shpool;
-    sl_http_complex_value_t key;
-} sl_http_limit_conn_ctx_t;
+/*
+ * A zone (the shm zone's data) is an sl_http_limit_zone_t with nothing added:
+ * a key's counter is a bare sl_http_limit_zone_node_t, its count the requests
+ * with that key in progress.
+ */
 
 /* One limit_conn directive. */
 typedef struct {
@@ -68,7 +53,7 @@ typedef struct {
 /* What a request holds in one zone until it ends. */
 typedef struct {
     sl_shm_zone_t *shm_zone;
-    sl_rbtree_node_t *node;
+    sl_http_limit_zone_node_t *node;
 } sl_http_limit_conn_cleanup_t;
 
 static sl_int_t sl_http_limit_conn_add_variables(sl_conf_t *cf);
@@ -192,92 +177,25 @@ sl_http_limit_conn_get_state(sl_http_request_t *r, sl_uint_t create)
 
 /* Counters --------------------------------------------------------------- */
 
-static void
-sl_http_limit_conn_rbtree_insert(sl_rbtree_node_t *temp, sl_rbtree_node_t *node,
-                                 sl_rbtree_node_t *sentinel)
-{
-    sl_int_t rc;
-    sl_rbtree_node_t **p;
-    sl_http_limit_conn_node_t *lcn, *lct;
-
-    for (;;) {
-        if (node->key != temp->key) {
-            p = (node->key < temp->key) ? &temp->left : &temp->right;
-
-        } else {
-            lcn = (sl_http_limit_conn_node_t *) node;
-            lct = (sl_http_limit_conn_node_t *) temp;
-
-            rc = lcn->len == lct->len ? memcmp(lcn->data, lct->data, lcn->len)
-                                      : (sl_int_t) lcn->len - (sl_int_t) lct->len;
-
-            p = (rc < 0) ? &temp->left : &temp->right;
-        }
-
-        if (*p == sentinel) {
-            break;
-        }
-
-        temp = *p;
-    }
-
-    *p = node;
-    node->parent = temp;
-    node->left = sentinel;
-    node->right = sentinel;
-    sl_rbt_red(node);
-}
-
-static sl_http_limit_conn_node_t *
-sl_http_limit_conn_find(sl_http_limit_conn_shctx_t *sh, uint32_t hash, sl_str_t *key)
-{
-    sl_int_t rc;
-    sl_rbtree_node_t *node, *sentinel;
-    sl_http_limit_conn_node_t *lc;
-
-    node = sh->rbtree.root;
-    sentinel = sh->rbtree.sentinel;
-
-    while (node != sentinel) {
-        if (hash != node->key) {
-            node = (hash < node->key) ? node->left : node->right;
-            continue;
-        }
-
-        lc = (sl_http_limit_conn_node_t *) node;
-
-        rc = key->len == lc->len ? memcmp(key->data, lc->data, key->len)
-                                 : (sl_int_t) key->len - (sl_int_t) lc->len;
-
-        if (rc == 0) {
-            return lc;
-        }
-
-        node = (rc < 0) ? node->left : node->right;
-    }
-
-    return NULL;
-}
-
 /* A request cleanup: the request no longer counts in the zone. */
 static void
 sl_http_limit_conn_release(void *data)
 {
     sl_http_limit_conn_cleanup_t *lccln = data;
     sl_slab_pool_t *shpool;
-    sl_http_limit_conn_ctx_t *ctx;
-    sl_http_limit_conn_node_t *lc;
+    sl_http_limit_zone_t *zone;
+    sl_http_limit_zone_node_t *lc;
 
-    ctx = lccln->shm_zone->data;
-    shpool = ctx->shpool;
-    lc = (sl_http_limit_conn_node_t *) lccln->node;
+    zone = lccln->shm_zone->data;
+    shpool = zone->shpool;
+    lc = lccln->node;
 
     sl_shmtx_lock(&shpool->mutex);
 
-    lc->conn--;
+    lc->count--;
 
-    if (lc->conn == 0) {
-        sl_rbtree_delete(&ctx->sh->rbtree, lccln->node);
+    if (lc->count == 0) {
+        sl_rbtree_delete(&zone->sh->rbtree, &lc->node);
         sl_slab_free_locked(shpool, lc);
     }
 
@@ -309,8 +227,8 @@ sl_http_limit_conn_handler(sl_http_request_t *r)
     sl_uint_t i, *st;
     sl_slab_pool_t *shpool;
     sl_http_cleanup_t *cln;
-    sl_http_limit_conn_ctx_t *ctx;
-    sl_http_limit_conn_node_t *lc;
+    sl_http_limit_zone_t *zone;
+    sl_http_limit_zone_node_t *lc;
     sl_http_limit_conn_conf_t *lccf;
     sl_http_limit_conn_limit_t *limits;
     sl_http_limit_conn_cleanup_t *lccln;
@@ -333,9 +251,9 @@ sl_http_limit_conn_handler(sl_http_request_t *r)
     limits = lccf->limits.elts;
 
     for (i = 0; i < lccf->limits.nelts; i++) {
-        ctx = limits[i].shm_zone->data;
+        zone = limits[i].shm_zone->data;
 
-        if (sl_http_complex_value(r, &ctx->key, &key) != SL_OK) {
+        if (sl_http_complex_value(r, &zone->key, &key) != SL_OK) {
             return SL_HTTP_INTERNAL_SERVER_ERROR;
         }
 
@@ -346,7 +264,7 @@ sl_http_limit_conn_handler(sl_http_request_t *r)
         if (key.len > SL_HTTP_LIMIT_CONN_MAX_KEY) {
             sl_log_error(SL_LOG_ERR, r->connection->log, 0,
                          "the value of the \"%V\" key is more than 255 bytes: \"%V\"",
-                         &ctx->key.value, &key);
+                         &zone->key.value, &key);
             continue;
         }
 
@@ -358,15 +276,15 @@ sl_http_limit_conn_handler(sl_http_request_t *r)
             return SL_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        hash = (uint32_t) crc32(0L, key.data, (uInt) key.len);
-        shpool = ctx->shpool;
+        hash = sl_http_limit_zone_hash(&key);
+        shpool = zone->shpool;
 
         sl_shmtx_lock(&shpool->mutex);
 
-        lc = sl_http_limit_conn_find(ctx->sh, hash, &key);
+        lc = sl_http_limit_zone_find(zone, hash, &key);
 
         if (lc == NULL) {
-            n = offsetof(sl_http_limit_conn_node_t, data) + key.len;
+            n = offsetof(sl_http_limit_zone_node_t, data) + key.len;
 
             lc = sl_slab_alloc_locked(shpool, n);
 
@@ -376,15 +294,11 @@ sl_http_limit_conn_handler(sl_http_request_t *r)
                 goto rejected;
             }
 
-            lc->node.key = hash;
-            lc->len = (u_char) key.len;
-            lc->conn = 1;
-            sl_memcpy(lc->data, key.data, key.len);
-
-            sl_rbtree_insert(&ctx->sh->rbtree, &lc->node);
+            lc->count = 1;
+            sl_http_limit_zone_insert(zone, lc, hash, &key);
 
         } else {
-            if ((sl_uint_t) lc->conn >= limits[i].conn) {
+            if ((sl_uint_t) lc->count >= limits[i].conn) {
                 sl_shmtx_unlock(&shpool->mutex);
 
                 sl_log_error(lccf->log_level, r->connection->log, 0,
@@ -395,14 +309,14 @@ sl_http_limit_conn_handler(sl_http_request_t *r)
                 goto rejected;
             }
 
-            lc->conn++;
+            lc->count++;
         }
 
         sl_shmtx_unlock(&shpool->mutex);
 
         lccln = cln->data;
         lccln->shm_zone = limits[i].shm_zone;
-        lccln->node = &lc->node;
+        lccln->node = lc;
         cln->handler = sl_http_limit_conn_release;
     }
 
@@ -450,43 +364,10 @@ sl_http_limit_conn_status_variable(sl_http_request_t *r, sl_http_variable_value_
 static sl_int_t
 sl_http_limit_conn_init_zone(sl_shm_zone_t *shm_zone, void *data)
 {
-    sl_http_limit_conn_ctx_t *octx = data;
-    sl_slab_pool_t *shpool;
-    sl_http_limit_conn_ctx_t *ctx;
-
-    ctx = shm_zone->data;
-
-    if (octx != NULL) {
-        if (!sl_str_eq(&ctx->key.value, &octx->key.value)) {
-            sl_log_error(SL_LOG_EMERG, shm_zone->shm.log, 0,
-                         "limit_conn_zone \"%V\" uses the \"%V\" key "
-                         "while previously it used the \"%V\" key",
-                         &shm_zone->shm.name, &ctx->key.value, &octx->key.value);
-            return SL_ERROR;
-        }
-
-        ctx->sh = octx->sh;
-        ctx->shpool = octx->shpool;
-
-        return SL_OK;
-    }
-
-    shpool = (sl_slab_pool_t *) shm_zone->shm.addr;
-    ctx->shpool = shpool;
-
-    if (shm_zone->shm.exists) {
-        ctx->sh = shpool->data;
-        return SL_OK;
-    }
-
-    ctx->sh = sl_slab_alloc(shpool, sizeof(sl_http_limit_conn_shctx_t));
-    if (ctx->sh == NULL) {
+    if (sl_http_limit_zone_init(shm_zone, data, "limit_conn_zone", sizeof(sl_http_limit_zone_sh_t))
+        == SL_ERROR) {
         return SL_ERROR;
     }
-
-    shpool->data = ctx->sh;
-
-    sl_rbtree_init(&ctx->sh->rbtree, &ctx->sh->sentinel, sl_http_limit_conn_rbtree_insert);
 
     return SL_OK;
 }
@@ -533,83 +414,17 @@ sl_http_limit_conn_merge_conf(sl_conf_t *cf, void *parent, void *child)
 static char *
 sl_http_limit_conn_zone(sl_conf_t *cf, sl_command_t *cmd, void *conf)
 {
-    u_char *p;
-    ssize_t size;
-    sl_str_t *value, name, s;
-    sl_shm_zone_t *shm_zone;
-    sl_http_limit_conn_ctx_t *ctx;
-    sl_http_compile_complex_value_t ccv;
+    sl_http_limit_zone_t *zone;
 
     sl_unused(conf);
 
-    value = cf->args->elts;
-
-    ctx = sl_pcalloc(cf->pool, sizeof(sl_http_limit_conn_ctx_t));
-    if (ctx == NULL) {
+    zone = sl_pcalloc(cf->pool, sizeof(sl_http_limit_zone_t));
+    if (zone == NULL) {
         return SL_CONF_ERROR;
     }
 
-    sl_memzero(&ccv, sizeof(sl_http_compile_complex_value_t));
-    ccv.cf = cf;
-    ccv.value = &value[1];
-    ccv.complex_value = &ctx->key;
-
-    if (sl_http_compile_complex_value(&ccv) != SL_OK) {
-        return SL_CONF_ERROR;
-    }
-
-    if (value[2].len < 5 || sl_strncmp(value[2].data, "zone=", 5) != 0) {
-        sl_conf_log_error(SL_LOG_EMERG, cf, 0, "invalid parameter \"%V\"", &value[2]);
-        return SL_CONF_ERROR;
-    }
-
-    name.data = value[2].data + 5;
-
-    p = memchr(name.data, ':', value[2].len - 5);
-    if (p == NULL) {
-        sl_conf_log_error(SL_LOG_EMERG, cf, 0, "invalid zone size \"%V\"", &value[2]);
-        return SL_CONF_ERROR;
-    }
-
-    name.len = p - name.data;
-
-    if (name.len == 0) {
-        sl_conf_log_error(SL_LOG_EMERG, cf, 0, "\"%V\" must have \"zone\" parameter",
-                          &cmd->name);
-        return SL_CONF_ERROR;
-    }
-
-    s.data = p + 1;
-    s.len = value[2].data + value[2].len - s.data;
-
-    size = sl_parse_size(&s);
-
-    if (size == SL_ERROR) {
-        sl_conf_log_error(SL_LOG_EMERG, cf, 0, "invalid zone size \"%V\"", &value[2]);
-        return SL_CONF_ERROR;
-    }
-
-    if (size < (ssize_t) (8 * SL_SLAB_PAGE_SIZE)) {
-        sl_conf_log_error(SL_LOG_EMERG, cf, 0, "zone \"%V\" is too small", &value[2]);
-        return SL_CONF_ERROR;
-    }
-
-    shm_zone = sl_shared_memory_add(cf, &name, size, &sl_http_limit_conn_module);
-    if (shm_zone == NULL) {
-        return SL_CONF_ERROR;
-    }
-
-    if (shm_zone->data) {
-        ctx = shm_zone->data;
-        sl_conf_log_error(SL_LOG_EMERG, cf, 0, "%V \"%V\" is already bound to key \"%V\"",
-                          &cmd->name, &name, &ctx->key.value);
-        return SL_CONF_ERROR;
-    }
-
-    shm_zone->init = sl_http_limit_conn_init_zone;
-    shm_zone->data = ctx;
-
-    return SL_CONF_OK;
+    return sl_http_limit_zone_conf(cf, cmd, zone, &sl_http_limit_conn_module,
+                                   sl_http_limit_conn_init_zone, NULL, NULL);
 }
 
 /* limit_conn NAME NUMBER */

@@ -43,10 +43,9 @@
  * request would be accepted, rounded up.
  */
 
-#include <zlib.h>
-
 #include "sl_core.h"
 #include "sl_http.h"
+#include "sl_http_limit_zone.h"
 
 #define SL_HTTP_LIMIT_REQ_PASSED 1
 #define SL_HTTP_LIMIT_REQ_DELAYED 2
@@ -60,33 +59,34 @@
 /* a bucket idle this long with nothing left in it may be freed */
 #define SL_HTTP_LIMIT_REQ_IDLE_MSEC 60000
 
-/* One key's bucket in the zone. */
+/*
+ * One key's bucket in the zone. zn.count is the lookups in progress that
+ * will come back (a held bucket is not evictable); zn ends with the key
+ * bytes, so it comes last (a GNU C extension: a struct ending in a flexible
+ * array as the last member).
+ */
 typedef struct {
-    sl_rbtree_node_t node; /* key: crc32 of the key bytes */
-    sl_queue_t queue;      /* in the zone's queue, most recently used first */
-    sl_msec_t last;        /* when excess was computed (sl_current_msec) */
-    sl_uint_t excess;      /* thousandths of a request */
-    uint32_t count;        /* lookups in progress that will come back: not evictable */
-    uint16_t len;
-    u_char data[];
+    sl_queue_t queue; /* in the zone's queue, most recently used first */
+    sl_msec_t last;   /* when excess was computed (sl_current_msec) */
+    sl_uint_t excess; /* thousandths of a request */
+    sl_http_limit_zone_node_t zn;
 } sl_http_limit_req_node_t;
 
 /* The zone's root, in the slab. */
 typedef struct {
-    sl_rbtree_t rbtree;
-    sl_rbtree_node_t sentinel;
+    sl_http_limit_zone_sh_t zone; /* first: the tree */
     sl_queue_t queue;
     sl_uint_t full_logged; /* the "zone is full" warning was written */
 } sl_http_limit_req_shctx_t;
 
 /* A zone as this configuration sees it (the shm zone's data). */
 typedef struct {
-    sl_http_limit_req_shctx_t *sh;
-    sl_slab_pool_t *shpool;
-    sl_uint_t rate; /* thousandths of a request per second */
-    sl_http_complex_value_t key;
+    sl_http_limit_zone_t zone;      /* first: sh (an sl_http_limit_req_shctx_t), shpool, key */
+    sl_uint_t rate;                 /* thousandths of a request per second */
     sl_http_limit_req_node_t *node; /* the bucket of a lookup not yet accounted */
 } sl_http_limit_req_ctx_t;
+
+#define sl_http_limit_req_sh(ctx) ((sl_http_limit_req_shctx_t *) (ctx)->zone.sh)
 
 /* One limit_req directive. */
 typedef struct {
@@ -245,6 +245,13 @@ sl_http_limit_req_get_state(sl_http_request_t *r, sl_uint_t create)
 
 /* Buckets ---------------------------------------------------------------- */
 
+/* The bucket that ends with the zone node zn. */
+static sl_http_limit_req_node_t *
+sl_http_limit_req_node(sl_http_limit_zone_node_t *zn)
+{
+    return (sl_http_limit_req_node_t *) ((u_char *) zn - offsetof(sl_http_limit_req_node_t, zn));
+}
+
 /*
  * What is left of excess (thousandths) after ms milliseconds of leaking at
  * rate, never below 0; the product cannot overflow.
@@ -283,78 +290,11 @@ sl_http_limit_req_elapsed(sl_http_limit_req_node_t *lr, sl_msec_t now)
 }
 
 static void
-sl_http_limit_req_rbtree_insert(sl_rbtree_node_t *temp, sl_rbtree_node_t *node,
-                                sl_rbtree_node_t *sentinel)
-{
-    sl_int_t rc;
-    sl_rbtree_node_t **p;
-    sl_http_limit_req_node_t *lrn, *lrt;
-
-    for (;;) {
-        if (node->key != temp->key) {
-            p = (node->key < temp->key) ? &temp->left : &temp->right;
-
-        } else {
-            lrn = (sl_http_limit_req_node_t *) node;
-            lrt = (sl_http_limit_req_node_t *) temp;
-
-            rc = lrn->len == lrt->len ? memcmp(lrn->data, lrt->data, lrn->len)
-                                      : (sl_int_t) lrn->len - (sl_int_t) lrt->len;
-
-            p = (rc < 0) ? &temp->left : &temp->right;
-        }
-
-        if (*p == sentinel) {
-            break;
-        }
-
-        temp = *p;
-    }
-
-    *p = node;
-    node->parent = temp;
-    node->left = sentinel;
-    node->right = sentinel;
-    sl_rbt_red(node);
-}
-
-static sl_http_limit_req_node_t *
-sl_http_limit_req_find(sl_http_limit_req_shctx_t *sh, uint32_t hash, sl_str_t *key)
-{
-    sl_int_t rc;
-    sl_rbtree_node_t *node, *sentinel;
-    sl_http_limit_req_node_t *lr;
-
-    node = sh->rbtree.root;
-    sentinel = sh->rbtree.sentinel;
-
-    while (node != sentinel) {
-        if (hash != node->key) {
-            node = (hash < node->key) ? node->left : node->right;
-            continue;
-        }
-
-        lr = (sl_http_limit_req_node_t *) node;
-
-        rc = key->len == lr->len ? memcmp(key->data, lr->data, key->len)
-                                 : (sl_int_t) key->len - (sl_int_t) lr->len;
-
-        if (rc == 0) {
-            return lr;
-        }
-
-        node = (rc < 0) ? node->left : node->right;
-    }
-
-    return NULL;
-}
-
-static void
 sl_http_limit_req_free_node(sl_http_limit_req_ctx_t *ctx, sl_http_limit_req_node_t *lr)
 {
     sl_queue_remove(&lr->queue);
-    sl_rbtree_delete(&ctx->sh->rbtree, &lr->node);
-    sl_slab_free_locked(ctx->shpool, lr);
+    sl_rbtree_delete(&ctx->zone.sh->rbtree, &lr->zn.node);
+    sl_slab_free_locked(ctx->zone.shpool, lr);
 }
 
 /*
@@ -369,16 +309,19 @@ sl_http_limit_req_expire(sl_http_limit_req_ctx_t *ctx, sl_msec_t now)
     sl_msec_int_t ms;
     sl_queue_t *q;
     sl_http_limit_req_node_t *lr;
+    sl_http_limit_req_shctx_t *sh;
+
+    sh = sl_http_limit_req_sh(ctx);
 
     for (n = 0; n < 2; n++) {
-        if (sl_queue_empty(&ctx->sh->queue)) {
+        if (sl_queue_empty(&sh->queue)) {
             return;
         }
 
-        q = sl_queue_last(&ctx->sh->queue);
+        q = sl_queue_last(&sh->queue);
         lr = sl_queue_data(q, sl_http_limit_req_node_t, queue);
 
-        if (lr->count) {
+        if (lr->zn.count) {
             return;
         }
 
@@ -403,12 +346,14 @@ sl_http_limit_req_evict(sl_http_limit_req_ctx_t *ctx)
 {
     sl_queue_t *q;
     sl_http_limit_req_node_t *lr;
+    sl_http_limit_req_shctx_t *sh;
 
-    for (q = sl_queue_last(&ctx->sh->queue); q != sl_queue_sentinel(&ctx->sh->queue);
-         q = sl_queue_prev(q)) {
+    sh = sl_http_limit_req_sh(ctx);
+
+    for (q = sl_queue_last(&sh->queue); q != sl_queue_sentinel(&sh->queue); q = sl_queue_prev(q)) {
         lr = sl_queue_data(q, sl_http_limit_req_node_t, queue);
 
-        if (lr->count == 0) {
+        if (lr->zn.count == 0) {
             sl_http_limit_req_free_node(ctx, lr);
             return 1;
         }
@@ -426,7 +371,7 @@ sl_http_limit_req_alloc_node(sl_http_limit_req_ctx_t *ctx, size_t size, sl_msec_
     sl_http_limit_req_expire(ctx, now);
 
     for (;;) {
-        lr = sl_slab_alloc_locked(ctx->shpool, size);
+        lr = sl_slab_alloc_locked(ctx->zone.shpool, size);
         if (lr != NULL) {
             return lr;
         }
@@ -434,15 +379,15 @@ sl_http_limit_req_alloc_node(sl_http_limit_req_ctx_t *ctx, size_t size, sl_msec_
         if (!sl_http_limit_req_evict(ctx)) {
             sl_log_error(SL_LOG_ALERT, sl_cycle->log, 0,
                          "could not allocate a limit_req node in zone \"%V\"",
-                         &ctx->shpool->name);
+                         &ctx->zone.shpool->name);
             return NULL;
         }
 
-        if (!ctx->sh->full_logged) {
-            ctx->sh->full_logged = 1;
+        if (!sl_http_limit_req_sh(ctx)->full_logged) {
+            sl_http_limit_req_sh(ctx)->full_logged = 1;
             sl_log_error(SL_LOG_WARN, sl_cycle->log, 0,
                          "limit_req zone \"%V\" is full, evicting the least recently used keys",
-                         &ctx->shpool->name);
+                         &ctx->zone.shpool->name);
         }
     }
 }
@@ -464,15 +409,18 @@ sl_http_limit_req_lookup(sl_http_limit_req_limit_t *limit, uint32_t hash, sl_str
     sl_msec_int_t ms;
     sl_http_limit_req_ctx_t *ctx;
     sl_http_limit_req_node_t *lr;
+    sl_http_limit_zone_node_t *zn;
 
     ctx = limit->shm_zone->data;
     now = sl_current_msec;
 
-    lr = sl_http_limit_req_find(ctx->sh, hash, key);
+    zn = sl_http_limit_zone_find(&ctx->zone, hash, key);
 
-    if (lr != NULL) {
+    if (zn != NULL) {
+        lr = sl_http_limit_req_node(zn);
+
         sl_queue_remove(&lr->queue);
-        sl_queue_insert_head(&ctx->sh->queue, &lr->queue);
+        sl_queue_insert_head(&sl_http_limit_req_sh(ctx)->queue, &lr->queue);
 
         ms = sl_http_limit_req_elapsed(lr, now);
         excess = sl_http_limit_req_leak(lr->excess + 1000, ms, ctx->rate);
@@ -491,7 +439,7 @@ sl_http_limit_req_lookup(sl_http_limit_req_limit_t *limit, uint32_t hash, sl_str
             return SL_OK;
         }
 
-        lr->count++;
+        lr->zn.count++;
         ctx->node = lr;
 
         return SL_AGAIN;
@@ -499,30 +447,27 @@ sl_http_limit_req_lookup(sl_http_limit_req_limit_t *limit, uint32_t hash, sl_str
 
     *ep = 0;
 
-    size = offsetof(sl_http_limit_req_node_t, data) + key->len;
+    size = offsetof(sl_http_limit_req_node_t, zn.data) + key->len;
 
     lr = sl_http_limit_req_alloc_node(ctx, size, now);
     if (lr == NULL) {
         return SL_ERROR;
     }
 
-    lr->node.key = hash;
-    lr->len = (uint16_t) key->len;
     lr->excess = 0;
-    sl_memcpy(lr->data, key->data, key->len);
 
-    sl_rbtree_insert(&ctx->sh->rbtree, &lr->node);
-    sl_queue_insert_head(&ctx->sh->queue, &lr->queue);
+    sl_http_limit_zone_insert(&ctx->zone, &lr->zn, hash, key);
+    sl_queue_insert_head(&sl_http_limit_req_sh(ctx)->queue, &lr->queue);
 
     if (account) {
         lr->last = now;
-        lr->count = 0;
+        lr->zn.count = 0;
         return SL_OK;
     }
 
     /* leaks everything by the time it is accounted: a fresh key starts empty */
     lr->last = 0;
-    lr->count = 1;
+    lr->zn.count = 1;
     ctx->node = lr;
 
     return SL_AGAIN;
@@ -561,7 +506,7 @@ sl_http_limit_req_account(sl_http_limit_req_limit_t *limits, sl_uint_t n, sl_uin
             continue;
         }
 
-        sl_shmtx_lock(&ctx->shpool->mutex);
+        sl_shmtx_lock(&ctx->zone.shpool->mutex);
 
         now = sl_current_msec;
         ms = sl_http_limit_req_elapsed(lr, now);
@@ -572,9 +517,9 @@ sl_http_limit_req_account(sl_http_limit_req_limit_t *limits, sl_uint_t n, sl_uin
         }
 
         lr->excess = excess;
-        lr->count--;
+        lr->zn.count--;
 
-        sl_shmtx_unlock(&ctx->shpool->mutex);
+        sl_shmtx_unlock(&ctx->zone.shpool->mutex);
 
         ctx->node = NULL;
 
@@ -611,9 +556,9 @@ sl_http_limit_req_unlock(sl_http_limit_req_limit_t *limits, sl_uint_t n)
             continue;
         }
 
-        sl_shmtx_lock(&ctx->shpool->mutex);
-        ctx->node->count--;
-        sl_shmtx_unlock(&ctx->shpool->mutex);
+        sl_shmtx_lock(&ctx->zone.shpool->mutex);
+        ctx->node->zn.count--;
+        sl_shmtx_unlock(&ctx->zone.shpool->mutex);
 
         ctx->node = NULL;
     }
@@ -844,7 +789,7 @@ sl_http_limit_req_handler(sl_http_request_t *r)
         limit = &limits[n];
         ctx = limit->shm_zone->data;
 
-        if (sl_http_complex_value(r, &ctx->key, &key) != SL_OK) {
+        if (sl_http_complex_value(r, &ctx->zone.key, &key) != SL_OK) {
             sl_http_limit_req_unlock(limits, n);
             return SL_HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -856,16 +801,16 @@ sl_http_limit_req_handler(sl_http_request_t *r)
         if (key.len > SL_HTTP_LIMIT_REQ_MAX_KEY) {
             sl_log_error(SL_LOG_ERR, c->log, 0,
                          "the value of the \"%V\" key is more than 65535 bytes: \"%*s...\"",
-                         &ctx->key.value, (size_t) 64, key.data);
+                         &ctx->zone.key.value, (size_t) 64, key.data);
             continue;
         }
 
-        hash = (uint32_t) crc32(0L, key.data, (uInt) key.len);
+        hash = sl_http_limit_zone_hash(&key);
 
-        sl_shmtx_lock(&ctx->shpool->mutex);
+        sl_shmtx_lock(&ctx->zone.shpool->mutex);
         rc = sl_http_limit_req_lookup(limit, hash, &key, &excess,
                                       n == lrcf->limits.nelts - 1);
-        sl_shmtx_unlock(&ctx->shpool->mutex);
+        sl_shmtx_unlock(&ctx->zone.shpool->mutex);
 
         if (report) {
             report[n].applied = 1;
@@ -996,48 +941,24 @@ sl_http_limit_req_status_variable(sl_http_request_t *r, sl_http_variable_value_t
 static sl_int_t
 sl_http_limit_req_init_zone(sl_shm_zone_t *shm_zone, void *data)
 {
-    sl_http_limit_req_ctx_t *octx = data;
-    sl_slab_pool_t *shpool;
+    sl_int_t rc;
     sl_http_limit_req_ctx_t *ctx;
+    sl_http_limit_req_shctx_t *sh;
+
+    rc = sl_http_limit_zone_init(shm_zone, data, "limit_req", sizeof(sl_http_limit_req_shctx_t));
+
+    if (rc != SL_DONE) {
+        return rc;
+    }
 
     ctx = shm_zone->data;
+    sh = sl_http_limit_req_sh(ctx);
 
-    if (octx != NULL) {
-        if (!sl_str_eq(&ctx->key.value, &octx->key.value)) {
-            sl_log_error(SL_LOG_EMERG, shm_zone->shm.log, 0,
-                         "limit_req \"%V\" uses the \"%V\" key "
-                         "while previously it used the \"%V\" key",
-                         &shm_zone->shm.name, &ctx->key.value, &octx->key.value);
-            return SL_ERROR;
-        }
-
-        ctx->sh = octx->sh;
-        ctx->shpool = octx->shpool;
-
-        return SL_OK;
-    }
-
-    shpool = (sl_slab_pool_t *) shm_zone->shm.addr;
-    ctx->shpool = shpool;
-
-    if (shm_zone->shm.exists) {
-        ctx->sh = shpool->data;
-        return SL_OK;
-    }
-
-    ctx->sh = sl_slab_alloc(shpool, sizeof(sl_http_limit_req_shctx_t));
-    if (ctx->sh == NULL) {
-        return SL_ERROR;
-    }
-
-    shpool->data = ctx->sh;
-
-    sl_rbtree_init(&ctx->sh->rbtree, &ctx->sh->sentinel, sl_http_limit_req_rbtree_insert);
-    sl_queue_init(&ctx->sh->queue);
-    ctx->sh->full_logged = 0;
+    sl_queue_init(&sh->queue);
+    sh->full_logged = 0;
 
     /* a full zone evicts instead, and says so itself */
-    shpool->log_nomem = 0;
+    ctx->zone.shpool->log_nomem = 0;
 
     return SL_OK;
 }
@@ -1086,124 +1007,68 @@ sl_http_limit_req_merge_conf(sl_conf_t *cf, void *parent, void *child)
     return SL_CONF_OK;
 }
 
+/* A "rate=" limit_req_zone takes: in requests, per second unless a later "r/m" scales it. */
+typedef struct {
+    sl_int_t rate;
+    sl_int_t scale;
+} sl_http_limit_req_rate_t;
+
+/* The limit_req_zone arguments besides the key and zone=: "rate=N(r/s|r/m)". */
+static sl_int_t
+sl_http_limit_req_zone_param(sl_conf_t *cf, sl_str_t *value, void *data)
+{
+    size_t len;
+    sl_http_limit_req_rate_t *rt = data;
+
+    if (value->len < 5 || sl_strncmp(value->data, "rate=", 5) != 0) {
+        return SL_DECLINED;
+    }
+
+    len = value->len;
+
+    if (len > 8 && sl_strncmp(value->data + len - 3, "r/s", 3) == 0) {
+        rt->scale = 1;
+        len -= 3;
+
+    } else if (len > 8 && sl_strncmp(value->data + len - 3, "r/m", 3) == 0) {
+        rt->scale = 60;
+        len -= 3;
+    }
+
+    rt->rate = sl_atoi(value->data + 5, len - 5);
+
+    if (rt->rate <= 0 || rt->rate > SL_MAX_INT_T_VALUE / 1000) {
+        sl_conf_log_error(SL_LOG_EMERG, cf, 0, "invalid rate \"%V\"", value);
+        return SL_ERROR;
+    }
+
+    return SL_OK;
+}
+
 /* limit_req_zone KEY zone=NAME:SIZE rate=RATE */
 static char *
 sl_http_limit_req_zone(sl_conf_t *cf, sl_command_t *cmd, void *conf)
 {
-    u_char *p;
-    size_t len;
-    ssize_t size;
-    sl_str_t *value, name, s;
-    sl_int_t rate, scale;
-    sl_uint_t i;
-    sl_shm_zone_t *shm_zone;
+    char *rv;
     sl_http_limit_req_ctx_t *ctx;
-    sl_http_compile_complex_value_t ccv;
+    sl_http_limit_req_rate_t rt;
 
     sl_unused(conf);
-
-    value = cf->args->elts;
 
     ctx = sl_pcalloc(cf->pool, sizeof(sl_http_limit_req_ctx_t));
     if (ctx == NULL) {
         return SL_CONF_ERROR;
     }
 
-    sl_memzero(&ccv, sizeof(sl_http_compile_complex_value_t));
-    ccv.cf = cf;
-    ccv.value = &value[1];
-    ccv.complex_value = &ctx->key;
+    rt.rate = 1;
+    rt.scale = 1;
 
-    if (sl_http_compile_complex_value(&ccv) != SL_OK) {
-        return SL_CONF_ERROR;
-    }
+    rv = sl_http_limit_zone_conf(cf, cmd, &ctx->zone, &sl_http_limit_req_module,
+                                 sl_http_limit_req_init_zone, sl_http_limit_req_zone_param, &rt);
 
-    size = 0;
-    rate = 1;
-    scale = 1;
-    name.len = 0;
-    name.data = NULL;
+    ctx->rate = (sl_uint_t) rt.rate * 1000 / (sl_uint_t) rt.scale;
 
-    for (i = 2; i < cf->args->nelts; i++) {
-        if (value[i].len >= 5 && sl_strncmp(value[i].data, "zone=", 5) == 0) {
-            name.data = value[i].data + 5;
-
-            p = memchr(name.data, ':', value[i].len - 5);
-            if (p == NULL) {
-                sl_conf_log_error(SL_LOG_EMERG, cf, 0, "invalid zone size \"%V\"", &value[i]);
-                return SL_CONF_ERROR;
-            }
-
-            name.len = p - name.data;
-
-            s.data = p + 1;
-            s.len = value[i].data + value[i].len - s.data;
-
-            size = sl_parse_size(&s);
-
-            if (size == SL_ERROR) {
-                sl_conf_log_error(SL_LOG_EMERG, cf, 0, "invalid zone size \"%V\"", &value[i]);
-                return SL_CONF_ERROR;
-            }
-
-            if (size < (ssize_t) (8 * SL_SLAB_PAGE_SIZE)) {
-                sl_conf_log_error(SL_LOG_EMERG, cf, 0, "zone \"%V\" is too small", &value[i]);
-                return SL_CONF_ERROR;
-            }
-
-            continue;
-        }
-
-        if (value[i].len >= 5 && sl_strncmp(value[i].data, "rate=", 5) == 0) {
-            len = value[i].len;
-
-            if (len > 8 && sl_strncmp(value[i].data + len - 3, "r/s", 3) == 0) {
-                scale = 1;
-                len -= 3;
-
-            } else if (len > 8 && sl_strncmp(value[i].data + len - 3, "r/m", 3) == 0) {
-                scale = 60;
-                len -= 3;
-            }
-
-            rate = sl_atoi(value[i].data + 5, len - 5);
-
-            if (rate <= 0 || rate > SL_MAX_INT_T_VALUE / 1000) {
-                sl_conf_log_error(SL_LOG_EMERG, cf, 0, "invalid rate \"%V\"", &value[i]);
-                return SL_CONF_ERROR;
-            }
-
-            continue;
-        }
-
-        sl_conf_log_error(SL_LOG_EMERG, cf, 0, "invalid parameter \"%V\"", &value[i]);
-        return SL_CONF_ERROR;
-    }
-
-    if (name.len == 0) {
-        sl_conf_log_error(SL_LOG_EMERG, cf, 0, "\"%V\" must have \"zone\" parameter",
-                          &cmd->name);
-        return SL_CONF_ERROR;
-    }
-
-    ctx->rate = (sl_uint_t) rate * 1000 / (sl_uint_t) scale;
-
-    shm_zone = sl_shared_memory_add(cf, &name, size, &sl_http_limit_req_module);
-    if (shm_zone == NULL) {
-        return SL_CONF_ERROR;
-    }
-
-    if (shm_zone->data) {
-        ctx = shm_zone->data;
-        sl_conf_log_error(SL_LOG_EMERG, cf, 0, "%V \"%V\" is already bound to key \"%V\"",
-                          &cmd->name, &name, &ctx->key.value);
-        return SL_CONF_ERROR;
-    }
-
-    shm_zone->init = sl_http_limit_req_init_zone;
-    shm_zone->data = ctx;
-
-    return SL_CONF_OK;
+    return rv;
 }
 
 /* limit_req zone=NAME [burst=N] [nodelay | delay=N] */
