@@ -53,12 +53,12 @@ sl_create_listening(sl_conf_t *cf, struct sockaddr *sa, socklen_t socklen)
         return NULL;
     }
 
-    text = sl_pnalloc(cf->pool, SL_SOCKADDR_STRLEN);
+    text = sl_pnalloc(cf->pool, SL_SOCKADDR_TEXT_LEN);
     if (text == NULL) {
         return NULL;
     }
 
-    len = sl_sock_ntop(sa, socklen, text, SL_SOCKADDR_STRLEN, 1);
+    len = sl_sock_ntop(sa, socklen, text, SL_SOCKADDR_TEXT_LEN, 1);
     if (len == 0) {
         sl_conf_log_error(SL_LOG_EMERG, cf, 0, "unsupported listen address family %d",
                           (int) sa->sa_family);
@@ -296,6 +296,10 @@ sl_configure_listening_sockets(sl_cycle_t *cycle)
             sl_log_error(SL_LOG_ALERT, cycle->log, errno,
                          "listen() to %V, backlog %d failed, ignored", &ls[i].addr_text,
                          ls[i].backlog);
+        }
+
+        if (ls[i].sockaddr.sa.sa_family != AF_INET && ls[i].sockaddr.sa.sa_family != AF_INET6) {
+            continue;
         }
 
         value = ls[i].deferred_accept ? 1 : 0;
@@ -1312,14 +1316,14 @@ static void
 sl_url_add_addr(sl_url_t *u, const struct sockaddr *sa, socklen_t socklen, sl_uint_t port)
 {
     sl_uint_t i;
-    sl_sockaddr_t *addr;
+    sl_sockaddr_any_t *addr;
 
     if (socklen > sizeof(sl_sockaddr_t)) {
         return;
     }
 
     addr = &u->addrs[u->naddrs];
-    sl_memzero(addr, sizeof(sl_sockaddr_t));
+    sl_memzero(addr, sizeof(sl_sockaddr_any_t));
     sl_memcpy(addr, sa, socklen);
 
     if (sa->sa_family == AF_INET6) {
@@ -1372,7 +1376,7 @@ sl_url_resolve(sl_pool_t *pool, sl_url_t *u, const char *host)
         return SL_ERROR;
     }
 
-    u->addrs = sl_pcalloc(pool, n * sizeof(sl_sockaddr_t));
+    u->addrs = sl_pcalloc(pool, n * sizeof(sl_sockaddr_any_t));
     u->addr_lens = sl_pcalloc(pool, n * sizeof(socklen_t));
 
     if (u->addrs == NULL || u->addr_lens == NULL) {
@@ -1395,6 +1399,56 @@ sl_url_resolve(sl_pool_t *pool, sl_url_t *u, const char *host)
         u->err = "host not found";
         return SL_ERROR;
     }
+
+    return SL_OK;
+}
+
+
+/* "unix:/path": one AF_UNIX address; u->host is the whole text, as peers are named. */
+static sl_int_t
+sl_parse_unix_url(sl_pool_t *pool, sl_url_t *u)
+{
+    u_char *path;
+    size_t len;
+    struct sockaddr_un *saun;
+
+    path = u->url.data + 5;
+    len = u->url.len - 5;
+
+    if (len == 0) {
+        u->err = "no path in the unix domain socket";
+        return SL_ERROR;
+    }
+
+    if (len >= sizeof(saun->sun_path)) {
+        u->err = "too long path in the unix domain socket";
+        return SL_ERROR;
+    }
+
+    if (memchr(path, '\0', len) != NULL) {
+        u->err = "invalid path in the unix domain socket";
+        return SL_ERROR;
+    }
+
+    u->addrs = sl_pcalloc(pool, sizeof(sl_sockaddr_any_t));
+    u->addr_lens = sl_pcalloc(pool, sizeof(socklen_t));
+    if (u->addrs == NULL || u->addr_lens == NULL) {
+        u->err = "out of memory";
+        return SL_ERROR;
+    }
+
+    /* the whole structure, zero-padded: addresses compare with memcmp() */
+    saun = &u->addrs[0].un;
+    saun->sun_family = AF_UNIX;
+    sl_memcpy(saun->sun_path, path, len);
+
+    u->addr_lens[0] = sizeof(struct sockaddr_un);
+    u->naddrs = 1;
+    u->host = u->url;
+    u->port = 0;
+
+    sl_memcpy(&u->sockaddr, &u->addrs[0], sizeof(struct sockaddr_un));
+    u->socklen = sizeof(struct sockaddr_un);
 
     return SL_OK;
 }
@@ -1428,8 +1482,7 @@ sl_parse_url(sl_pool_t *pool, sl_url_t *u)
     }
 
     if (u->url.len >= 5 && sl_strncasecmp(p, (u_char *) "unix:", 5) == 0) {
-        u->err = "unix domain sockets are not supported";
-        return SL_ERROR;
+        return sl_parse_unix_url(pool, u);
     }
 
     host = p;
@@ -1543,7 +1596,7 @@ sl_parse_url(sl_pool_t *pool, sl_url_t *u)
             sin.sin_addr.s_addr = htonl(INADDR_ANY);
         }
 
-        u->addrs = sl_pcalloc(pool, sizeof(sl_sockaddr_t));
+        u->addrs = sl_pcalloc(pool, sizeof(sl_sockaddr_any_t));
         u->addr_lens = sl_pcalloc(pool, sizeof(socklen_t));
         if (u->addrs == NULL || u->addr_lens == NULL) {
             u->err = "out of memory";
@@ -1558,7 +1611,7 @@ sl_parse_url(sl_pool_t *pool, sl_url_t *u)
             return SL_ERROR;
         }
 
-        u->addrs = sl_pcalloc(pool, sizeof(sl_sockaddr_t));
+        u->addrs = sl_pcalloc(pool, sizeof(sl_sockaddr_any_t));
         u->addr_lens = sl_pcalloc(pool, sizeof(socklen_t));
         if (u->addrs == NULL || u->addr_lens == NULL) {
             u->err = "out of memory";

@@ -16,11 +16,30 @@
 typedef struct sl_listening_s sl_listening_t;
 typedef void (*sl_connection_handler_pt)(sl_connection_t *c);
 
+/* The address of a listener or a client connection: IPv4 or IPv6. */
 typedef union {
     struct sockaddr sa;
     struct sockaddr_in sin;
     struct sockaddr_in6 sin6;
 } sl_sockaddr_t;
+
+/*
+ * Any address Sluice parses from a URL or connects to: also a unix-domain
+ * socket ("unix:/path", for upstream peers). Kept out of sl_sockaddr_t so
+ * that every connection slot does not carry room for a socket path.
+ */
+typedef union {
+    struct sockaddr sa;
+    struct sockaddr_in sin;
+    struct sockaddr_in6 sin6;
+    struct sockaddr_un un;
+} sl_sockaddr_any_t;
+
+/*
+ * Room for the text of any sl_sockaddr_any_t, a unix socket's "unix:" and
+ * full path included (SL_SOCKADDR_STRLEN covers the inet families only).
+ */
+#define SL_SOCKADDR_TEXT_LEN (sizeof("unix:") + sizeof(((struct sockaddr_un *) 0)->sun_path))
 
 struct sl_listening_s {
     sl_fd_t fd;
@@ -149,17 +168,21 @@ ssize_t sl_readv_chain(sl_connection_t *c, sl_chain_t *in, off_t limit);
 /* Formats a socket address ("1.2.3.4", with port "1.2.3.4:80", "[::1]:80"); returns the length. */
 size_t sl_sock_ntop(const struct sockaddr *sa, socklen_t socklen, u_char *text, size_t len,
                     sl_uint_t port);
-/* Parses "addr:port", "[v6]:port", "port", "*:port", "host:port" (resolved); SL_OK or an error text. */
+/*
+ * Parses "addr:port", "[v6]:port", "port", "*:port", "host:port" (resolved)
+ * or "unix:/path" (one AF_UNIX address, host is the whole "unix:/path", port
+ * 0); SL_OK, or SL_ERROR with u->err set.
+ */
 typedef struct {
     sl_str_t url;
     sl_uint_t default_port;
     sl_uint_t listen;      /* a bare number is a port */
-    sl_sockaddr_t sockaddr;
+    sl_sockaddr_any_t sockaddr;
     socklen_t socklen;
     sl_str_t host;
     sl_uint_t port;
     sl_uint_t naddrs;
-    sl_sockaddr_t *addrs;  /* every resolved address */
+    sl_sockaddr_any_t *addrs; /* every resolved address */
     socklen_t *addr_lens;
     const char *err;
 } sl_url_t;

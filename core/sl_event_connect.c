@@ -42,7 +42,7 @@ sl_event_connect_peer(sl_peer_connection_t *pc)
         return got;
     }
 
-    if (pc->socklen == 0 || pc->socklen > sizeof(sl_sockaddr_t)) {
+    if (pc->socklen == 0 || pc->socklen > sizeof(sl_sockaddr_any_t)) {
         sl_log_error(SL_LOG_ALERT, pc->log, 0, "invalid peer address length %d", (int) pc->socklen);
         return SL_ERROR;
     }
@@ -69,8 +69,15 @@ sl_event_connect_peer(sl_peer_connection_t *pc)
         goto failed;
     }
 
-    sl_memcpy(&c->sockaddr, pc->sockaddr, pc->socklen);
-    c->socklen = pc->socklen;
+    if (pc->sockaddr->sa_family == AF_UNIX) {
+        /* a connection keeps no socket path: the peer's name says which it is */
+        c->sockaddr.sa.sa_family = AF_UNIX;
+        c->socklen = sizeof(sa_family_t);
+
+    } else {
+        sl_memcpy(&c->sockaddr, pc->sockaddr, pc->socklen);
+        c->socklen = pc->socklen;
+    }
     c->recv = sl_unix_recv;
     c->send = sl_unix_send;
     c->send_chain = sl_writev_chain;

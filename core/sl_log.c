@@ -64,6 +64,50 @@ sl_log_level_name(sl_uint_t level)
 }
 
 
+/*
+ * Writes control bytes in [start, end) as \xNN, so that what a request
+ * carries (a decoded "%0d%0a" in a URI) cannot start a forged line in the
+ * log. The text may grow up to last; what does not fit is cut. Returns the
+ * new end.
+ */
+static u_char *
+sl_log_escape_controls(u_char *start, u_char *end, u_char *last)
+{
+    u_char tmp[SL_MAX_ERROR_STR], *s, *d;
+    static const u_char hex[] = "0123456789abcdef";
+
+    for (s = start; s < end; s++) {
+        if (*s < 0x20 || *s == 0x7f) {
+            break;
+        }
+    }
+
+    if (s == end) {
+        return end;
+    }
+
+    d = tmp;
+
+    for (s = start; s < end && d < tmp + sizeof(tmp) - 4; s++) {
+        if (*s < 0x20 || *s == 0x7f) {
+            *d++ = '\\';
+            *d++ = 'x';
+            *d++ = hex[*s >> 4];
+            *d++ = hex[*s & 0xf];
+
+        } else {
+            *d++ = *s;
+        }
+    }
+
+    if ((size_t) (d - tmp) > (size_t) (last - start)) {
+        d = tmp + (last - start);
+    }
+
+    return sl_cpymem(start, tmp, (size_t) (d - tmp));
+}
+
+
 void
 sl_log_error_core(sl_uint_t level, sl_log_t *log, sl_err_t err, const char *fmt, ...)
 {
@@ -114,6 +158,8 @@ sl_log_error_core(sl_uint_t level, sl_log_t *log, sl_err_t err, const char *fmt,
             p = end;
         }
     }
+
+    p = sl_log_escape_controls(msg, p, last);
 
     *p++ = '\n';
 

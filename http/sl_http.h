@@ -176,6 +176,13 @@ sl_http_cleanup_t *sl_http_cleanup_add(sl_http_request_t *r, size_t size);
 
 /* Sets Content-Type from the location's types and the URI's extension. */
 sl_int_t sl_http_set_content_type(sl_http_request_t *r);
+/*
+ * True when the alias of the location that matched, joined to the rest of
+ * the URI, would make a ".." segment: "location /img { alias /data/; }"
+ * maps "/img../etc" to "/data/../etc". The URI itself never holds one (it
+ * is normalized); such a request is answered 404.
+ */
+sl_uint_t sl_http_alias_climbs(sl_http_request_t *r);
 /* Maps the URI to a file name under root/alias into path (NUL-terminated); returns the end. */
 u_char *sl_http_map_uri_to_path(sl_http_request_t *r, sl_str_t *path, size_t *root_length,
                                 size_t reserved);

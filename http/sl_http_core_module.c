@@ -242,6 +242,63 @@ sl_http_core_rewrite_phase(sl_http_request_t *r, sl_http_phase_handler_t *ph)
     return SL_OK;
 }
 
+/*
+ * "location /api/ { proxy_pass ...; }" and a request for "/api": 301 to the
+ * location's name, escaped, with the arguments kept. The header filter makes
+ * it absolute under this location's absolute_redirect, server_name_in_redirect
+ * and port_in_redirect, like every other redirect. Returns the status to
+ * finalize with.
+ */
+static sl_int_t
+sl_http_core_auto_redirect(sl_http_request_t *r, sl_http_core_loc_conf_t *clcf)
+{
+    u_char *location, *p;
+    size_t len, escape;
+    sl_str_t value;
+    sl_table_elt_t *h;
+
+    escape = 2 * sl_escape_uri(NULL, clcf->name.data, clcf->name.len, SL_ESCAPE_URI);
+
+    len = clcf->name.len + escape;
+    if (r->args.len) {
+        len += 1 + r->args.len;
+    }
+
+    location = sl_pnalloc(r->pool, len);
+    if (location == NULL) {
+        return SL_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (escape) {
+        p = (u_char *) sl_escape_uri(location, clcf->name.data, clcf->name.len, SL_ESCAPE_URI);
+
+    } else {
+        p = sl_cpymem(location, clcf->name.data, clcf->name.len);
+    }
+
+    if (r->args.len) {
+        *p++ = '?';
+        p = sl_cpymem(p, r->args.data, r->args.len);
+    }
+
+    if (r->headers_out.location) {
+        r->headers_out.location->hash = 0;
+        r->headers_out.location = NULL;
+    }
+
+    value.len = p - location;
+    value.data = location;
+
+    h = sl_http_add_response_header(r, "Location", &value);
+    if (h == NULL) {
+        return SL_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->headers_out.location = h;
+
+    return SL_HTTP_MOVED_PERMANENTLY;
+}
+
 sl_int_t
 sl_http_core_find_config_phase(sl_http_request_t *r, sl_http_phase_handler_t *ph)
 {
@@ -277,6 +334,19 @@ sl_http_core_find_config_phase(sl_http_request_t *r, sl_http_phase_handler_t *ph
         r->expect_tested = 1;
         (void) sl_http_discard_request_body(r);
         sl_http_finalize_request(r, SL_HTTP_REQUEST_ENTITY_TOO_LARGE);
+        return SL_OK;
+    }
+
+    if (rc == SL_DONE) {
+        sl_http_finalize_request(r, sl_http_core_auto_redirect(r, clcf));
+        return SL_OK;
+    }
+
+    if (sl_http_alias_climbs(r)) {
+        sl_log_error(SL_LOG_ERR, r->connection->log, 0,
+                     "URI \"%V\" climbs out of the root or alias of location \"%V\" with a "
+                     "\"..\" segment", &r->uri, &clcf->name);
+        sl_http_finalize_request(r, SL_HTTP_NOT_FOUND);
         return SL_OK;
     }
 
@@ -423,16 +493,24 @@ sl_http_update_location_config(sl_http_request_t *r)
 /*
  * Static (exact and prefix) locations of one level, longest first.
  * Returns SL_OK for an exact match, SL_AGAIN for a prefix match (nested
- * locations may refine it), SL_DECLINED for none.
+ * locations may refine it), SL_DONE when the URI is a proxied location's
+ * name without its trailing slash (nginx's auto_redirect: r->loc_conf is
+ * that location's, the caller answers 301), SL_DECLINED for none. A
+ * location named exactly as the URI, "=" or prefix, wins over the redirect;
+ * the redirect wins over shorter prefixes.
  */
 static sl_int_t
 sl_http_core_find_static_location(sl_http_request_t *r, sl_http_core_loc_conf_t **statics)
 {
-    sl_http_core_loc_conf_t *clcf;
+    sl_uint_t auto_redirect;
+    sl_http_core_loc_conf_t *clcf, *redirect;
 
     if (statics == NULL) {
         return SL_DECLINED;
     }
+
+    auto_redirect = 0;
+    redirect = NULL;
 
     /* exact locations first: an exact match ends the search */
     for (sl_http_core_loc_conf_t **p = statics; *p; p++) {
@@ -445,13 +523,41 @@ sl_http_core_find_static_location(sl_http_request_t *r, sl_http_core_loc_conf_t 
 
     for (sl_http_core_loc_conf_t **p = statics; *p; p++) {
         clcf = *p;
+
+        if (clcf->name.len == r->uri.len + 1) {
+            if (clcf->name.data[r->uri.len] == '/'
+                && memcmp(clcf->name.data, r->uri.data, r->uri.len) == 0) {
+                /*
+                 * "= /a/" and "/a/" both: either one proxied redirects, with
+                 * the exact one's configuration (nginx's tree node does so)
+                 */
+                auto_redirect |= clcf->auto_redirect;
+
+                if (redirect == NULL || clcf->exact_match) {
+                    redirect = clcf;
+                }
+            }
+
+            continue;
+        }
+
         if (clcf->exact_match || clcf->name.len > r->uri.len) {
             continue;
         }
+
         if (memcmp(clcf->name.data, r->uri.data, clcf->name.len) == 0) {
+            if (auto_redirect && clcf->name.len < r->uri.len) {
+                break;
+            }
+
             r->loc_conf = clcf->loc_conf;
             return SL_AGAIN;
         }
+    }
+
+    if (auto_redirect) {
+        r->loc_conf = redirect->loc_conf;
+        return SL_DONE;
     }
 
     return SL_DECLINED;
@@ -477,7 +583,8 @@ sl_http_core_find_location_level(sl_http_request_t *r)
         rc = sl_http_core_find_location_level(r);
     }
 
-    if (rc == SL_OK || rc == SL_ERROR) {
+    /* an auto_redirect (SL_DONE) is answered before any regex is tried, as nginx */
+    if (rc == SL_OK || rc == SL_DONE || rc == SL_ERROR) {
         return rc;
     }
 
@@ -513,7 +620,12 @@ sl_http_core_find_location(sl_http_request_t *r)
     cscf = sl_http_get_module_srv_conf(r, sl_http_core_module);
     r->loc_conf = cscf->ctx->loc_conf;
     rc = sl_http_core_find_location_level(r);
-    return rc == SL_ERROR ? SL_ERROR : SL_OK;
+
+    if (rc == SL_ERROR || rc == SL_DONE) {
+        return rc;
+    }
+
+    return SL_OK;
 }
 
 sl_int_t
@@ -1145,6 +1257,18 @@ sl_http_core_listen(sl_conf_t *cf, sl_command_t *cmd, void *conf)
     cscf->listen = 1;
     value = cf->args->elts;
 
+    /*
+     * A unix listener needs its file removed on exit, passed on a binary
+     * upgrade and kept apart from the port grouping; none of it is done yet.
+     */
+    if (value[1].len >= 5 && sl_strncasecmp(value[1].data, (u_char *) "unix:", 5) == 0) {
+        sl_conf_log_error(SL_LOG_EMERG, cf, 0,
+                          "unix domain sockets in \"listen\" (\"%V\") are not supported by "
+                          "this build of sluice yet",
+                          &value[1]);
+        return SL_CONF_ERROR;
+    }
+
     sl_memzero(&u, sizeof(sl_url_t));
     u.url = value[1];
     u.listen = 1;
@@ -1233,10 +1357,16 @@ sl_http_core_listen(sl_conf_t *cf, sl_command_t *cmd, void *conf)
     }
 
     for (i = 0; i < u.naddrs; i++) {
-        u_char text[SL_SOCKADDR_STRLEN];
+        u_char text[SL_SOCKADDR_TEXT_LEN];
         size_t len;
 
-        lsopt.sockaddr = u.addrs[i];
+        /* inet only here: "unix:" was refused above */
+        if (u.addr_lens[i] > sizeof(lsopt.sockaddr)) {
+            sl_conf_log_error(SL_LOG_EMERG, cf, 0, "unsupported listen address \"%V\"",
+                              &value[1]);
+            return SL_CONF_ERROR;
+        }
+        sl_memcpy(&lsopt.sockaddr, &u.addrs[i], u.addr_lens[i]);
         lsopt.socklen = u.addr_lens[i];
         len = sl_sock_ntop(&lsopt.sockaddr.sa, lsopt.socklen, text, sizeof(text), 1);
         lsopt.addr_text.data = sl_pnalloc(cf->pool, len);

@@ -215,7 +215,11 @@ sl_int_t sl_http_find_virtual_server(sl_connection_t *c, sl_http_virtual_names_t
                                      sl_str_t *host, sl_http_request_t *r,
                                      sl_http_core_srv_conf_t **cscfp);
 
-/* Finds the location for r->uri and sets r->loc_conf; SL_OK, SL_DONE (redirected) or SL_ERROR. */
+/*
+ * Finds the location for r->uri and sets r->loc_conf; SL_OK, SL_ERROR, or
+ * SL_DONE when r->uri is a proxied location's name without its trailing
+ * slash (r->loc_conf is that location's; the caller answers 301).
+ */
 sl_int_t sl_http_core_find_location(sl_http_request_t *r);
 /* Applies a location's settings to the request (timeouts, content handler). */
 void sl_http_update_location_config(sl_http_request_t *r);

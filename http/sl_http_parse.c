@@ -1622,6 +1622,12 @@ sl_http_parse_transfer_encoding(const u_char *v, size_t len)
     return SL_HTTP_TE_OTHER;
 }
 
+sl_uint_t
+sl_http_parse_before_request(const sl_http_parse_t *p)
+{
+    return p->state == sw_start || p->state == sw_start_cr;
+}
+
 u_char *
 sl_http_parse_pending(const sl_http_parse_t *p)
 {

@@ -189,6 +189,13 @@ off_t sl_http_parse_content_length(const u_char *v, size_t len);
  */
 sl_int_t sl_http_parse_transfer_encoding(const u_char *v, size_t len);
 
+/*
+ * True while the request-line parser has read nothing but the empty lines
+ * allowed before a request line (RFC 9112 2.2): everything it consumed may
+ * be dropped, so a buffer full of CRLFs is emptied rather than grown.
+ */
+sl_uint_t sl_http_parse_before_request(const sl_http_parse_t *p);
+
 /* The first byte of the item being parsed that must be kept, or NULL if none is partial. */
 u_char *sl_http_parse_pending(const sl_http_parse_t *p);
 

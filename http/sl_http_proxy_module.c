@@ -10,6 +10,7 @@
 #include "sl_core.h"
 #include "sl_http.h"
 #include "sl_http_upstream.h"
+#include "sl_http_upstream_round_robin.h"
 
 /* More interim (1xx) responses than this before the final one is an invalid header. */
 #define SL_HTTP_PROXY_MAX_INTERIM 16
@@ -48,6 +49,9 @@ typedef struct {
     sl_flag_t redirect;    /* unset, 0 (off) or 1 */
 
     sl_uint_t http_version;
+
+    /* as written: unset gives each level a default from its own buffer sizes */
+    size_t busy_buffers_size_conf;
 } sl_http_proxy_loc_conf_t;
 
 typedef struct {
@@ -141,7 +145,7 @@ static sl_command_t sl_http_proxy_commands[] = {
     { sl_string("proxy_busy_buffers_size"),
       SL_HTTP_MAIN_CONF | SL_HTTP_SRV_CONF | SL_HTTP_LOC_CONF | SL_CONF_TAKE1,
       sl_conf_set_size_slot, SL_HTTP_LOC_CONF_OFFSET,
-      offsetof(sl_http_proxy_loc_conf_t, upstream.busy_buffers_size), NULL },
+      offsetof(sl_http_proxy_loc_conf_t, busy_buffers_size_conf), NULL },
     { sl_string("proxy_max_temp_file_size"),
       SL_HTTP_MAIN_CONF | SL_HTTP_SRV_CONF | SL_HTTP_LOC_CONF | SL_CONF_TAKE1,
       sl_conf_set_size_slot, SL_HTTP_LOC_CONF_OFFSET,
@@ -229,8 +233,56 @@ static sl_str_t sl_http_proxy_internal_headers[] = {
 /* The URL ---------------------------------------------------------------------------- */
 
 /*
- * Splits "http://host[:port][/uri]" into vars (pointing into url) and the
- * host and port. Returns NULL or an error text.
+ * "http://unix:/path[:/uri]": the socket's path ends at the first ':' after
+ * "unix:". The host is "unix:/path", the port 0; the Host field sent is
+ * "localhost" and $proxy_port is empty, as nginx does.
+ */
+static const char *
+sl_http_proxy_parse_unix_url(sl_str_t *url, sl_http_proxy_vars_t *vars, sl_str_t *host,
+                             sl_uint_t *port)
+{
+    u_char *p, *path, *last, *colon;
+
+    p = url->data + 7;
+    path = p + 5;
+    last = url->data + url->len;
+
+    colon = memchr(path, ':', last - path);
+
+    host->data = p;
+    host->len = (colon ? colon : last) - p;
+
+    if (host->len == 5) {
+        return "no path in the unix domain socket";
+    }
+
+    if (colon != NULL && colon + 1 < last) {
+        if (colon[1] != '/') {
+            return "invalid URI part after the unix domain socket";
+        }
+
+        vars->uri.data = colon + 1;
+        vars->uri.len = last - colon - 1;
+
+    } else {
+        sl_str_null(&vars->uri);
+    }
+
+    vars->key_start.data = url->data;
+    vars->key_start.len = (colon ? colon : last) - url->data;
+    sl_str_set(&vars->host_header, "localhost");
+    sl_str_null(&vars->port);
+
+    *port = 0;
+
+    return NULL;
+}
+
+
+/*
+ * Splits "http://host[:port][/uri]" (or "http://unix:/path[:/uri]") into
+ * vars (pointing into url) and the host and port. Returns NULL or an error
+ * text.
  */
 static const char *
 sl_http_proxy_parse_url(sl_str_t *url, sl_http_proxy_vars_t *vars, sl_str_t *host, sl_uint_t *port)
@@ -248,6 +300,10 @@ sl_http_proxy_parse_url(sl_str_t *url, sl_http_proxy_vars_t *vars, sl_str_t *hos
 
     p = url->data + 7;
     last = url->data + url->len;
+
+    if (last - p >= 5 && sl_strncasecmp(p, (u_char *) "unix:", 5) == 0) {
+        return sl_http_proxy_parse_unix_url(url, vars, host, port);
+    }
 
     slash = memchr(p, '/', last - p);
     hp = slash ? slash : last;
@@ -381,6 +437,17 @@ sl_http_proxy_pass(sl_conf_t *cf, sl_command_t *cmd, void *conf)
     }
 
     sl_memzero(&u, sizeof(sl_url_t));
+
+    if (sl_http_upstream_is_unix(&host)) {
+        /* the path is checked now; the group's address is made from it after parsing */
+        u.url = host;
+
+        if (sl_parse_url(cf->pool, &u) != SL_OK) {
+            sl_conf_log_error(SL_LOG_EMERG, cf, 0, "%s in \"%V\"", u.err, &value[1]);
+            return SL_CONF_ERROR;
+        }
+    }
+
     u.url = value[1];
     u.host = host;
     u.port = port;
@@ -395,6 +462,47 @@ sl_http_proxy_pass(sl_conf_t *cf, sl_command_t *cmd, void *conf)
 
 
 /* Handling a request -------------------------------------------------------------------- */
+
+static sl_int_t
+sl_http_proxy_unix_peer_init(sl_http_request_t *r, sl_http_upstream_srv_conf_t *us)
+{
+    return sl_http_upstream_create_round_robin_peer(r, us->peer.data);
+}
+
+
+/*
+ * A computed "http://unix:/path...": a group of one peer for this request
+ * alone, like nginx's resolved unix address (no DNS is involved).
+ */
+static sl_int_t
+sl_http_proxy_unix_target(sl_http_request_t *r, sl_str_t *url, sl_str_t *host)
+{
+    sl_url_t *addr;
+    sl_http_upstream_srv_conf_t *us;
+
+    addr = sl_pcalloc(r->pool, sizeof(sl_url_t));
+    us = sl_pcalloc(r->pool, sizeof(sl_http_upstream_srv_conf_t));
+    if (addr == NULL || us == NULL) {
+        return SL_ERROR;
+    }
+
+    addr->url = *host;
+
+    if (sl_parse_url(r->pool, addr) != SL_OK) {
+        sl_log_error(SL_LOG_ERR, r->connection->log, 0, "%s in upstream \"%V\"", addr->err, url);
+        return SL_ERROR;
+    }
+
+    us->host = addr->host;
+    us->no_port = 1;
+    us->peer.init = sl_http_proxy_unix_peer_init;
+    us->peer.data = addr;
+
+    r->upstream->upstream = us;
+
+    return SL_OK;
+}
+
 
 static sl_int_t
 sl_http_proxy_eval_url(sl_http_request_t *r, sl_http_proxy_loc_conf_t *plcf,
@@ -416,6 +524,10 @@ sl_http_proxy_eval_url(sl_http_request_t *r, sl_http_proxy_loc_conf_t *plcf,
     if (err != NULL) {
         sl_log_error(SL_LOG_ERR, r->connection->log, 0, "%s in upstream \"%V\"", err, &url);
         return SL_ERROR;
+    }
+
+    if (sl_http_upstream_is_unix(&host)) {
+        return sl_http_proxy_unix_target(r, &url, &host);
     }
 
     u->resolved = sl_pcalloc(r->pool, sizeof(sl_http_upstream_resolved_t));
@@ -703,7 +815,11 @@ sl_http_proxy_create_request(sl_http_request_t *r)
 
     p = sl_cpymem(b->last, r->method_name.data, r->method_name.len);
     *p++ = ' ';
-    p += sl_http_proxy_uri(r, plcf, ctx, p);
+
+    /* the target sent, for the "upstream:" part of error log lines */
+    u->uri.data = p;
+    u->uri.len = sl_http_proxy_uri(r, plcf, ctx, p);
+    p += u->uri.len;
 
     if (plcf->http_version == SL_HTTP_VERSION_11) {
         p = sl_cpymem(p, " HTTP/1.1" CRLF, sizeof(" HTTP/1.1" CRLF) - 1);
@@ -1348,7 +1464,7 @@ sl_http_proxy_create_loc_conf(sl_conf_t *cf)
     conf->upstream.read_timeout = SL_CONF_UNSET_MSEC;
     conf->upstream.next_upstream_timeout = SL_CONF_UNSET_MSEC;
     conf->upstream.buffer_size = SL_CONF_UNSET_SIZE;
-    conf->upstream.busy_buffers_size = SL_CONF_UNSET_SIZE;
+    conf->busy_buffers_size_conf = SL_CONF_UNSET_SIZE;
     conf->upstream.max_temp_file_size = SL_CONF_UNSET_SIZE;
     conf->upstream.next_upstream_tries = SL_CONF_UNSET_UINT;
     conf->upstream.buffering = SL_CONF_UNSET;
@@ -1523,8 +1639,12 @@ sl_http_proxy_merge_loc_conf(sl_conf_t *cf, void *parent, void *child)
 
     size = sl_max(conf->upstream.buffer_size, conf->upstream.bufs.size);
 
-    sl_conf_merge_size_value(conf->upstream.busy_buffers_size, prev->upstream.busy_buffers_size,
-                             2 * size);
+    sl_conf_merge_size_value(conf->busy_buffers_size_conf, prev->busy_buffers_size_conf,
+                             SL_CONF_UNSET_SIZE);
+
+    conf->upstream.busy_buffers_size = conf->busy_buffers_size_conf == SL_CONF_UNSET_SIZE
+                                           ? 2 * size
+                                           : conf->busy_buffers_size_conf;
 
     if (conf->upstream.busy_buffers_size < size) {
         sl_conf_log_error(SL_LOG_EMERG, cf, 0,

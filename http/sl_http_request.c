@@ -11,6 +11,7 @@
  */
 #include "sl_core.h"
 #include "sl_http.h"
+#include "sl_http_upstream.h"
 
 static void sl_http_wait_request_handler(sl_event_t *rev);
 static void sl_http_process_request_line(sl_event_t *rev);
@@ -592,6 +593,17 @@ sl_http_process_request_line(sl_event_t *rev)
         }
 
         if (rc == SL_AGAIN) {
+            if (r->header_in->pos == r->header_in->end
+                && sl_http_parse_before_request(&r->parse)) {
+                /*
+                 * Nothing but empty lines so far: drop them and read on in
+                 * the same buffer, as nginx does. client_header_timeout,
+                 * counted from the first byte, bounds how long that lasts.
+                 */
+                r->header_in->pos = r->header_in->start;
+                r->header_in->last = r->header_in->start;
+                continue;
+            }
             if (r->header_in->pos == r->header_in->end) {
                 rc = sl_http_alloc_large_header_buffer(r, 1);
                 if (rc == SL_ERROR) {
@@ -1973,6 +1985,8 @@ sl_http_log_error(sl_log_t *log, u_char *buf, size_t len)
     sl_http_request_t *r;
     sl_http_conn_state_t *cs;
     sl_http_core_srv_conf_t *cscf;
+    sl_http_upstream_t *u;
+    const char *sep;
 
     p = buf;
     last = buf + len;
@@ -1997,6 +2011,15 @@ sl_http_log_error(sl_log_t *log, u_char *buf, size_t len)
     if (r->request_line.len) {
         p = sl_slprintf(p, last, ", request: \"%V\"", &r->request_line);
     }
+
+    u = r->upstream;
+    if (u != NULL && u->peer.name != NULL) {
+        /* a unix socket path is separated from the URI by ':' as in proxy_pass */
+        sep = (u->peer.sockaddr != NULL && u->peer.sockaddr->sa_family == AF_UNIX) ? ":" : "";
+        p = sl_slprintf(p, last, ", upstream: \"%V%V%s%V\"", &u->schema, u->peer.name, sep,
+                        &u->uri);
+    }
+
     if (r->headers_in.host) {
         p = sl_slprintf(p, last, ", host: \"%V\"", &r->headers_in.host->value);
     }

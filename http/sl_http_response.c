@@ -334,6 +334,30 @@ sl_http_root_full_name(sl_http_request_t *r, sl_str_t *path, size_t reserved)
     return SL_OK;
 }
 
+sl_uint_t
+sl_http_alias_climbs(sl_http_request_t *r)
+{
+    u_char *p, *last;
+    sl_http_core_loc_conf_t *clcf;
+
+    clcf = sl_http_get_module_loc_conf(r, sl_http_core_module);
+
+    if (clcf->alias == 0 || clcf->alias >= r->uri.len) {
+        return 0;
+    }
+
+    /* a literal alias not ending in '/' glues "/data" and "../x" into a name, "/data../x" */
+    if (clcf->root_lengths == NULL
+        && (clcf->root.len == 0 || clcf->root.data[clcf->root.len - 1] != '/')) {
+        return 0;
+    }
+
+    p = r->uri.data + clcf->alias;
+    last = r->uri.data + r->uri.len;
+
+    return last - p >= 2 && p[0] == '.' && p[1] == '.' && (last - p == 2 || p[2] == '/');
+}
+
 u_char *
 sl_http_map_uri_to_path(sl_http_request_t *r, sl_str_t *path, size_t *root_length, size_t reserved)
 {
@@ -348,6 +372,14 @@ sl_http_map_uri_to_path(sl_http_request_t *r, sl_str_t *path, size_t *root_lengt
     if (alias && !r->valid_location) {
         sl_log_error(SL_LOG_ALERT, r->connection->log, 0,
                      "\"alias\" cannot be used in location \"%V\" where URI was rewritten",
+                     &clcf->name);
+        return NULL;
+    }
+
+    /* refused in the find-config phase; a rewritten URI never reaches here with an alias */
+    if (sl_http_alias_climbs(r)) {
+        sl_log_error(SL_LOG_ALERT, r->connection->log, 0,
+                     "URI \"%V\" climbs out of the alias of location \"%V\"", &r->uri,
                      &clcf->name);
         return NULL;
     }

@@ -3,7 +3,8 @@
  * module does. A URI ending in '/' is the index module's business; a
  * directory without the slash is redirected to it; anything else must be a
  * regular file, which goes out as one file buffer the connection sends with
- * sendfile(2).
+ * sendfile(2). (A URI that an alias would glue into a ".." segment never
+ * gets here: the find-config phase answers it 404, see sl_http_alias_climbs.)
  *
  * "sendfile off" is accepted and changes nothing here: the buffer is always
  * an in_file one, and how its bytes reach the socket is the write side's
@@ -27,16 +28,24 @@ sl_module_t sl_http_static_module = {
     NULL, NULL, NULL, NULL, NULL
 };
 
-/* Answers 301 with Location: URI/ (and the arguments) for a directory. */
+/*
+ * Answers 301 with Location: URI/ (and the arguments) for a directory. The
+ * URI is the decoded one, so it is escaped again: a directory whose name
+ * holds CR, LF, a space, '?' or '%' must not split the header or change
+ * what the Location means.
+ */
 static sl_int_t
 sl_http_static_redirect_dir(sl_http_request_t *r)
 {
     size_t len;
+    uintptr_t escape;
     u_char *location, *p;
     sl_str_t value;
     sl_table_elt_t *h;
 
-    len = r->uri.len + 1;
+    escape = sl_escape_uri(NULL, r->uri.data, r->uri.len, SL_ESCAPE_URI);
+
+    len = r->uri.len + 2 * escape + 1;
     if (r->args.len) {
         len += 1 + r->args.len;
     }
@@ -46,7 +55,11 @@ sl_http_static_redirect_dir(sl_http_request_t *r)
         return SL_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    p = sl_cpymem(location, r->uri.data, r->uri.len);
+    if (escape) {
+        p = (u_char *) sl_escape_uri(location, r->uri.data, r->uri.len, SL_ESCAPE_URI);
+    } else {
+        p = sl_cpymem(location, r->uri.data, r->uri.len);
+    }
     *p++ = '/';
     if (r->args.len) {
         *p++ = '?';
@@ -128,7 +141,8 @@ sl_http_static_handler(sl_http_request_t *r)
             break;
         }
         if (rc != SL_HTTP_NOT_FOUND || clcf->log_not_found) {
-            sl_log_error(level, r->connection->log, err, "open() \"%s\" failed", path.data);
+            sl_log_error(level, r->connection->log, err, "open() \"%s\" failed",
+                         path.data);
         }
         return rc;
     }

@@ -442,16 +442,22 @@ sl_http_upstream_init_main_conf(sl_conf_t *cf, void *conf)
         if (!(uscfp[i]->flags & SL_HTTP_UPSTREAM_CREATE) && uscfp[i]->servers == NULL) {
             sl_memzero(&u, sizeof(sl_url_t));
 
-            u.url.len = uscfp[i]->host.len + sizeof(":65535") - 1;
-            u.url.data = sl_pnalloc(cf->pool, u.url.len);
-            if (u.url.data == NULL) {
-                return SL_CONF_ERROR;
-            }
+            if (sl_http_upstream_is_unix(&uscfp[i]->host)) {
+                /* "proxy_pass http://unix:/path": the socket is the whole address */
+                u.url = uscfp[i]->host;
 
-            p = sl_sprintf(u.url.data, "%V:%ui", &uscfp[i]->host,
-                           uscfp[i]->no_port ? (sl_uint_t) SL_HTTP_UPSTREAM_DEFAULT_PORT
-                                             : (sl_uint_t) uscfp[i]->port);
-            u.url.len = p - u.url.data;
+            } else {
+                u.url.len = uscfp[i]->host.len + sizeof(":65535") - 1;
+                u.url.data = sl_pnalloc(cf->pool, u.url.len);
+                if (u.url.data == NULL) {
+                    return SL_CONF_ERROR;
+                }
+
+                p = sl_sprintf(u.url.data, "%V:%ui", &uscfp[i]->host,
+                               uscfp[i]->no_port ? (sl_uint_t) SL_HTTP_UPSTREAM_DEFAULT_PORT
+                                                 : (sl_uint_t) uscfp[i]->port);
+                u.url.len = p - u.url.data;
+            }
 
             if (sl_parse_url(cf->pool, &u) != SL_OK) {
                 sl_log_error(SL_LOG_EMERG, cf->log, 0, "%s in upstream \"%V\" in %s:%ui",

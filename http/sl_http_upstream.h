@@ -45,6 +45,13 @@
 /* The port of "proxy_pass http://name" and of a "server" line without one. */
 #define SL_HTTP_UPSTREAM_DEFAULT_PORT 80
 
+/*
+ * Whether a group's host (or a URL's) names a unix-domain socket,
+ * "unix:/path": such a group has no port and its one address is the path.
+ */
+#define sl_http_upstream_is_unix(host) \
+    ((host)->len >= 5 && sl_strncasecmp((host)->data, (u_char *) "unix:", 5) == 0)
+
 /* Returned by process_header for a malformed response. */
 #define SL_HTTP_UPSTREAM_INVALID_HEADER 40
 
@@ -60,7 +67,7 @@
 /* One "server" line of an upstream block, with every address it resolved to. */
 typedef struct {
     sl_str_t name;
-    sl_sockaddr_t *addrs;
+    sl_sockaddr_any_t *addrs;
     socklen_t *addr_lens;
     sl_uint_t naddrs;
     sl_uint_t weight;

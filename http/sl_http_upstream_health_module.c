@@ -116,7 +116,7 @@ typedef struct {
     sl_http_upstream_rr_peers_t *peers; /* the list holding the peer: its lock */
     sl_http_upstream_rr_peer_t *peer;
 
-    sl_sockaddr_t sockaddr; /* the peer's address, with port= applied */
+    sl_sockaddr_any_t sockaddr; /* the peer's address, with port= applied */
     socklen_t socklen;
 
     sl_event_t event; /* the next check, or the deadline of the one running */
@@ -701,7 +701,7 @@ sl_http_hc_add_peer(sl_cycle_t *cycle, sl_http_hc_group_t *group,
     hp->peer = peer;
     hp->log = cycle->log;
 
-    if (peer->socklen > sizeof(sl_sockaddr_t)) {
+    if (peer->socklen > sizeof(sl_sockaddr_any_t)) {
         sl_log_error(SL_LOG_ALERT, cycle->log, 0, "invalid address length of peer %V", &peer->name);
         return SL_ERROR;
     }
@@ -713,7 +713,7 @@ sl_http_hc_add_peer(sl_cycle_t *cycle, sl_http_hc_group_t *group,
         if (hp->sockaddr.sa.sa_family == AF_INET6) {
             hp->sockaddr.sin6.sin6_port = htons((in_port_t) group->port);
 
-        } else {
+        } else if (hp->sockaddr.sa.sa_family == AF_INET) {
             hp->sockaddr.sin.sin_port = htons((in_port_t) group->port);
         }
     }

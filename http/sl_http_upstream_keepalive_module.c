@@ -45,7 +45,7 @@ typedef struct {
     sl_queue_t queue;
     sl_connection_t *connection;
     socklen_t socklen;
-    sl_sockaddr_t sockaddr;
+    sl_sockaddr_any_t sockaddr;
 } sl_http_upstream_keepalive_cache_t;
 
 typedef struct {

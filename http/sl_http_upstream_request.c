@@ -154,7 +154,7 @@ sl_http_upstream_init_request(sl_http_request_t *r)
 
 /* A literal address computed per request: one peer, one try. */
 typedef struct {
-    sl_sockaddr_t sockaddr;
+    sl_sockaddr_any_t sockaddr;
     socklen_t socklen;
     sl_str_t name;
 } sl_http_upstream_literal_t;

@@ -225,7 +225,7 @@ static sl_int_t
 sl_http_upstream_rr_peer_name(sl_pool_t *pool, sl_http_upstream_rr_peer_t *peer,
                               struct sockaddr *sa, socklen_t socklen)
 {
-    u_char text[SL_SOCKADDR_STRLEN];
+    u_char text[SL_SOCKADDR_TEXT_LEN];
     size_t len;
 
     len = sl_sock_ntop(sa, socklen, text, sizeof(text), 1);

@@ -35,7 +35,7 @@ typedef struct sl_http_upstream_rr_peers_s sl_http_upstream_rr_peers_t;
 struct sl_http_upstream_rr_peer_s {
     struct sockaddr *sockaddr;
     socklen_t socklen;
-    sl_str_t name;   /* the address: "127.0.0.1:8080", what $upstream_addr shows */
+    sl_str_t name;   /* the address: "127.0.0.1:8080", "unix:/path"; what $upstream_addr shows */
     sl_str_t server; /* the "server" line's name: "backend.local:8080" (hash consistent) */
 
     sl_int_t current_weight; /* smooth round robin state */

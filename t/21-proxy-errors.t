@@ -260,7 +260,7 @@ http {
 }
 END
 
-$t->plan(38);
+$t->plan(39);
 $t->run();
 
 my $H = "Host: localhost\r\n";
@@ -273,6 +273,11 @@ my $r = get('/refused');
 is($r->{status}, 502, 'connection refused: 502');
 like($t->error_log, qr/connect\(\) failed \(111: Connection refused\) while connecting to upstream/,
      'refusal logged');
+my $refused_port = $t->port(8089);
+my $context = 'while connecting to upstream, client: 127.0.0.1, server: localhost, '
+    . qq{request: "GET /refused HTTP/1.1", upstream: "http://127.0.0.1:$refused_port/refused", }
+    . 'host: "localhost"';
+like($t->error_log, qr/\Q$context\E/, 'the error line names the upstream, as nginx does');
 
 my $t0 = time();
 $r = get('/slow-header');

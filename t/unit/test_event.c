@@ -399,8 +399,14 @@ test_addresses(void)
     ok(sl_parse_url(cycle.pool, &u) == SL_ERROR, "bad v6 refused");
     URL("[::1]x", 1, 80);
     ok(sl_parse_url(cycle.pool, &u) == SL_ERROR, "junk after bracket refused");
-    URL("unix:/tmp/s", 1, 0);
-    ok(sl_parse_url(cycle.pool, &u) == SL_ERROR, "unix sockets refused");
+    URL("unix:/tmp/s", 0, 0);
+    ok(sl_parse_url(cycle.pool, &u) == SL_OK && u.naddrs == 1
+           && u.addrs[0].sa.sa_family == AF_UNIX && strcmp(u.addrs[0].un.sun_path, "/tmp/s") == 0
+           && u.port == 0,
+       "unix socket parsed");
+    URL("unix:", 0, 0);
+    ok(sl_parse_url(cycle.pool, &u) == SL_ERROR && u.err != NULL,
+       "unix socket without a path refused");
     URL("no-such-host.invalid:80", 0, 0);
     ok(sl_parse_url(cycle.pool, &u) == SL_ERROR && u.err != NULL, "unknown host refused");
     {

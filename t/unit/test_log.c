@@ -197,6 +197,18 @@ test_format(void)
     is_int(n, SL_MAX_ERROR_STR, "a long message is cut at SL_MAX_ERROR_STR");
     ok(n > 0 && out[n - 1] == '\n' && out[n - 2] == 'x', "the cut line still ends in a newline");
 
+    sl_log_error(SL_LOG_ERR, &log, 0, "open() \"%s\" failed", "/a\r\n2026/01/01 [emerg] x\x7f");
+    take(f1.fd, out, sizeof(out));
+    ok(matches(out, "open\\(\\) \"/a\\\\x0d\\\\x0a2026/01/01 \\[emerg\\] x\\\\x7f\" failed, "
+                    "client: 10.0.0.1\n$"),
+       "control bytes in a message are written as \\xNN: no forged line");
+
+    memset(big, '\n', 4999);
+    sl_log_error(SL_LOG_ERR, &log, 0, "%s", big);
+    n = take(f1.fd, out, sizeof(out));
+    ok(n == SL_MAX_ERROR_STR && out[n - 1] == '\n' && memchr(out, '\n', n - 1) == NULL,
+       "a message of control bytes is cut at SL_MAX_ERROR_STR, one line");
+
     log.handler = rogue_handler;
     sl_log_error(SL_LOG_ERR, &log, 0, "short");
     n = take(f1.fd, out, sizeof(out));
