@@ -201,4 +201,25 @@ void sl_http_discarded_request_body_handler(sl_http_request_t *r);
 /* The HTTP connection handler set on every HTTP listener. */
 void sl_http_init_connection(sl_connection_t *c);
 
+/*
+ * Between the engine (sl_http_request.c) and the request header fields
+ * (sl_http_headers_in.c); not for modules.
+ */
+
+/* Hashes the known-field table; once, before the first request. */
+void sl_http_headers_in_init(void);
+/* Runs the handler of a known field (sets its headers_in shortcut); SL_OK or SL_ERROR (rejected). */
+sl_int_t sl_http_handle_header_line(sl_http_request_t *r, sl_table_elt_t *h);
+/* Checks the complete header block; SL_OK or SL_ERROR (rejected). */
+sl_int_t sl_http_process_request_header(sl_http_request_t *r);
+/*
+ * Validates a host name and lowercases it into pool memory, without a
+ * trailing dot or a port. SL_OK, or SL_DECLINED for an invalid host.
+ */
+sl_int_t sl_http_validate_host(sl_str_t *host, sl_pool_t *pool);
+/* Chooses the server block for host among the connection's address; SL_OK or SL_ERROR (closed). */
+sl_int_t sl_http_set_virtual_server(sl_http_request_t *r, sl_str_t *host);
+/* Logs why a request is rejected at info (every rejection leaves a line) and answers status. */
+void sl_http_reject(sl_http_request_t *r, sl_int_t status, const char *why);
+
 #endif /* SL_HTTP_REQUEST_H */
