@@ -195,7 +195,12 @@ struct sl_http_request_s {
 #define SL_HTTP_KEEPALIVE_STATE 4
 #define SL_HTTP_LINGERING_CLOSE_STATE 5
 
-/* Reads and drops the rest of a body being discarded (a request's read handler). */
+/*
+ * Reads and drops the rest of a body being discarded (a request's read
+ * handler). Does nothing once the body has ended. A client that shuts down
+ * its side ends the discarding, and the connection then closes after the
+ * response.
+ */
 void sl_http_discarded_request_body_handler(sl_http_request_t *r);
 
 /* The HTTP connection handler set on every HTTP listener. */

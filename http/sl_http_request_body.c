@@ -516,6 +516,11 @@ sl_http_discarded_request_body_handler(sl_http_request_t *r)
 
     c = r->connection;
 
+    if (!r->discard_body) {
+        /* the body has ended while the response goes on: what comes now is the next request's */
+        return;
+    }
+
     if (c->read->timedout) {
         c->timedout = 1;
         c->error = 1;
@@ -524,6 +529,16 @@ sl_http_discarded_request_body_handler(sl_http_request_t *r)
     }
 
     rc = sl_http_read_discarded_request_body(r);
+
+    if (rc != SL_OK && rc != SL_AGAIN && c->read->eof && !c->read->error) {
+        /*
+         * The client stopped sending before its body ended and shut down
+         * its side: nothing more comes to discard, but it may still read
+         * the response. The connection closes after it.
+         */
+        r->keepalive = 0;
+        rc = SL_OK;
+    }
 
     if (rc == SL_OK) {
         r->discard_body = 0;

@@ -18,6 +18,7 @@ static void sl_http_upstream_send_request(sl_http_request_t *r, sl_http_upstream
 static void sl_http_upstream_send_request_handler(sl_http_request_t *r, sl_http_upstream_t *u);
 static void sl_http_upstream_process_header(sl_http_request_t *r, sl_http_upstream_t *u);
 static void sl_http_upstream_dummy_handler(sl_http_request_t *r, sl_http_upstream_t *u);
+static void sl_http_upstream_discard_rest(sl_http_request_t *r, sl_http_upstream_t *u);
 static sl_int_t sl_http_upstream_test_next(sl_http_request_t *r, sl_http_upstream_t *u);
 static sl_int_t sl_http_upstream_intercept_errors(sl_http_request_t *r, sl_http_upstream_t *u);
 static sl_int_t sl_http_upstream_process_headers(sl_http_request_t *r, sl_http_upstream_t *u);
@@ -472,7 +473,19 @@ sl_http_upstream_send_request(sl_http_request_t *r, sl_http_upstream_t *u)
     rc = sl_http_upstream_write_request(r, u);
 
     if (rc == SL_ERROR) {
-        sl_http_upstream_next(r, u, SL_HTTP_UPSTREAM_FT_ERROR);
+        /*
+         * An upstream that answers before it has read the whole request
+         * may close at once, and the next write fails (EPIPE, a reset).
+         * Its answer, already received, still counts: read it. With none
+         * there, the read fails too and the attempt fails as before.
+         */
+        u->write_event_handler = sl_http_upstream_dummy_handler;
+
+        if (c->write->timer_set) {
+            sl_event_del_timer(c->write);
+        }
+
+        sl_http_upstream_process_header(r, u);
         return;
     }
 
@@ -575,6 +588,48 @@ sl_http_upstream_dummy_handler(sl_http_request_t *r, sl_http_upstream_t *u)
 }
 
 
+/*
+ * An early answer to a streamed body (request_buffering off): the client
+ * may still be sending the rest, and a client that writes its whole body
+ * before it reads would see a reset, or never get to read a response too
+ * large for the socket buffers. So the rest is read and dropped, as a
+ * discarded body is: while the response goes out with no limit of its own
+ * (send_timeout and the upstream's timeouts bound the exchange), and after
+ * it within lingering_timeout between reads and lingering_time in all. The
+ * response says "Connection: close" and the connection closes once the
+ * body has ended, as nginx closes it after an early answer.
+ */
+static void
+sl_http_upstream_discard_rest(sl_http_request_t *r, sl_http_upstream_t *u)
+{
+    sl_connection_t *c;
+    sl_http_request_body_t *rb;
+    sl_http_upstream_body_out_t *bo;
+
+    c = r->connection;
+    rb = r->request_body;
+    bo = u->body_out;
+
+    r->keepalive = 0;
+
+    /* the discarder carries on from where the relay stopped, framing state and all */
+    rb->rest = bo->rest;
+    rb->chunked = bo->chunked;
+    bo->done = 1;
+
+    r->discard_body = 1;
+    r->main->count++;
+    r->read_event_handler = sl_http_discarded_request_body_handler;
+
+    if (c->read->timer_set) {
+        sl_event_del_timer(c->read);
+    }
+
+    /* edge-triggered: bytes already waiting in the socket bring no new event */
+    sl_post_event(c->read, &sl_posted_events);
+}
+
+
 /* Reading the response header ------------------------------------------------------ */
 
 static void
@@ -674,27 +729,33 @@ sl_http_upstream_process_header(sl_http_request_t *r, sl_http_upstream_t *u)
     u->cur_state->status = u->headers_in.status_n;
     u->response_received = 1;
 
-    if (u->body_out != NULL && !u->body_out->done) {
-        /* an early answer: the rest of the client's body stays unread */
+    /* a retry starts the request over, streamed body included */
+    if (sl_http_upstream_test_next(r, u) == SL_OK) {
+        return;
+    }
+
+    if (!u->request_body_sent) {
+        /*
+         * An early answer: the upstream gets no more of the request, and
+         * its connection is not kept alive (the keepalive module checks
+         * request_body_sent).
+         */
         u->write_event_handler = sl_http_upstream_dummy_handler;
-        r->keepalive = 0;
-        r->lingering_close = 1;
 
         if (c->write->timer_set) {
             sl_event_del_timer(c->write);
         }
     }
 
-    if (r->read_event_handler != sl_http_upstream_check_broken_connection) {
+    if (u->body_out != NULL && !u->body_out->done && !u->upgrade) {
+        sl_http_upstream_discard_rest(r, u);
+
+    } else if (r->read_event_handler != sl_http_upstream_check_broken_connection) {
         r->read_event_handler = sl_http_upstream_check_broken_connection;
 
         if (r->connection->read->timer_set) {
             sl_event_del_timer(r->connection->read);
         }
-    }
-
-    if (sl_http_upstream_test_next(r, u) == SL_OK) {
-        return;
     }
 
     if (sl_http_upstream_intercept_errors(r, u) == SL_OK) {
