@@ -112,6 +112,7 @@ http {
         location /dav2 { alias ${p}data/; dav_methods PUT DELETE; }
         location /before/ { if_modified_since before; alias ${p}html/; }
         location /ret { return 200 "ret\\n"; }
+        location /inject { add_header X-Uri \$uri; return 200 "inj\\n"; }
         location /put/ { dav_methods PUT; }
         location /px/ { proxy_pass http://127.0.0.1:%%PORT_8081%%/; }
         location /pxu/ { proxy_buffering off; proxy_pass http://127.0.0.1:%%PORT_8081%%/; }
@@ -131,7 +132,7 @@ $t->write_file('secret/index.html', "SENTINEL\n");
 mkdir "${p}html/put";
 chmod 0777, "${p}html/put";
 
-$t->plan(527);
+$t->plan(534);
 $t->run();
 
 my $H = "Host: localhost\r\n";
@@ -276,6 +277,16 @@ is($t->read_file('secret.txt'), "SENTINEL\n", 'DELETE removed nothing outside th
 $r = probe('PUT inside the alias still works',
            "PUT /dav2/new.txt HTTP/1.1\r\n${H}Content-Length: 3\r\n\r\nnew", 201, 'open');
 is($t->read_file('data/new.txt'), 'new', 'PUT inside the alias: the file');
+
+# A response field built from request data never carries a CR or LF.
+$r = probe('add_header $uri with an encoded CR LF', get_line('/inject%0d%0aX-Evil:%201'), 200,
+           'open');
+ok($r && !exists $r->{headers}{'x-evil'} && !exists $r->{headers}{'x-uri'},
+   'the field with CR LF is not sent, and nothing is injected');
+like($t->error_log, qr/response header "X-Uri" has a control character in its value, not sent/,
+     'the dropped field is logged');
+$r = probe('add_header $uri, plain', get_line('/inject/plain'), 200, 'open');
+is($r && $r->{headers}{'x-uri'}, '/inject/plain', 'a clean value is sent');
 
 is($leaked, 0, 'the sentinel outside the root was never sent');
 
