@@ -209,10 +209,11 @@ sl_http_upstream_zone_postconfiguration(sl_conf_t *cf)
         }
 
         if (uscfp[i]->shm_zone->shm.size == 0) {
-            sl_conf_log_error(SL_LOG_EMERG, cf, 0,
-                              "zero size shared memory zone \"%V\" in upstream \"%V\" in %s:%ui",
-                              &uscfp[i]->shm_zone->shm.name, &uscfp[i]->host,
-                              uscfp[i]->file_name, uscfp[i]->line);
+            /* the upstream's own place, not the end of the http block this runs at */
+            sl_log_error(SL_LOG_EMERG, cf->log, 0,
+                         "zero size shared memory zone \"%V\" in upstream \"%V\" in %s:%ui",
+                         &uscfp[i]->shm_zone->shm.name, &uscfp[i]->host, uscfp[i]->file_name,
+                         uscfp[i]->line);
             return SL_ERROR;
         }
 
