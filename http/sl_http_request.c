@@ -12,52 +12,26 @@
 #include "sl_core.h"
 #include "sl_http.h"
 #include "sl_http_upstream.h"
+#include "sl_http_connection.h"
 
-static void sl_http_wait_request_handler(sl_event_t *rev);
-static void sl_http_process_request_line(sl_event_t *rev);
 static void sl_http_process_request_headers(sl_event_t *rev);
 static ssize_t sl_http_read_request_header(sl_http_request_t *r);
 static sl_int_t sl_http_alloc_large_header_buffer(sl_http_request_t *r, sl_uint_t request_line);
 static sl_int_t sl_http_process_request_uri(sl_http_request_t *r);
 static void sl_http_process_request(sl_http_request_t *r);
 static void sl_http_request_handler(sl_event_t *ev);
-static void sl_http_set_keepalive(sl_http_request_t *r);
-static void sl_http_keepalive_handler(sl_event_t *rev);
-static sl_uint_t sl_http_drain_idle(sl_connection_t *c);
-static void sl_http_drain_idle_handler(sl_event_t *rev);
-static void sl_http_drain_linger_handler(sl_event_t *rev);
-static void sl_http_set_lingering_close(sl_connection_t *c);
-static void sl_http_lingering_close_handler(sl_event_t *rev);
 static void sl_http_terminate_request(sl_http_request_t *r, sl_int_t rc);
-static void sl_http_finalize_connection(sl_http_request_t *r);
 static void sl_http_writer(sl_http_request_t *r);
-static void sl_http_free_request(sl_http_request_t *r, sl_int_t rc);
-static void sl_http_close_connection(sl_connection_t *c);
 static u_char *sl_http_log_error(sl_log_t *log, u_char *buf, size_t len);
-static sl_http_request_t *sl_http_create_request(sl_connection_t *c);
 static void sl_http_block_reading(sl_http_request_t *r);
 
 /* The write handler of a connection without a request: writability means nothing. */
-static void
+void
 sl_http_empty_handler(sl_event_t *ev)
 {
     sl_unused(ev);
 }
 
-/*
- * Connection state that lives only while the connection is busy: the
- * connection's pool, log and header buffers. Between keep-alive requests
- * the connection keeps just the address configuration in c->data.
- */
-typedef struct {
-    sl_http_connection_t hc;
-    sl_log_t log;
-    sl_http_addr_conf_t *addr_conf;
-    sl_http_request_t *request; /* the current request, for log lines */
-    sl_http_request_t *posted;  /* a request to run once the stack unwinds */
-    sl_buf_t *large[64];        /* large header buffers of the current request */
-    sl_uint_t nlarge;
-} sl_http_conn_state_t;
 
 
 /* Accept ------------------------------------------------------------------ */
@@ -156,7 +130,7 @@ sl_http_connection_busy(sl_connection_t *c, sl_http_addr_conf_t *addr_conf)
 }
 
 /* Returns the connection to the idle state: no pool, no buffer. */
-static void
+void
 sl_http_connection_idle(sl_connection_t *c, sl_http_addr_conf_t *addr_conf)
 {
     if (c->buffer) {
@@ -192,7 +166,7 @@ sl_http_alloc_header_buf(size_t size, sl_log_t *log)
     return b;
 }
 
-static sl_http_conn_state_t *
+sl_http_conn_state_t *
 sl_http_conn_state(sl_connection_t *c)
 {
     return (sl_http_conn_state_t *) c->log->data;
@@ -202,7 +176,7 @@ sl_http_conn_state(sl_connection_t *c)
  * Waits for the first bytes of a request (on a new or a keep-alive
  * connection); allocates nothing until bytes are there.
  */
-static void
+void
 sl_http_wait_request_handler(sl_event_t *rev)
 {
     ssize_t n;
@@ -289,7 +263,7 @@ sl_http_wait_request_handler(sl_event_t *rev)
     sl_http_process_request_line(rev);
 }
 
-static sl_http_request_t *
+sl_http_request_t *
 sl_http_create_request(sl_connection_t *c)
 {
     sl_pool_t *pool;
@@ -425,7 +399,7 @@ sl_http_reject(sl_http_request_t *r, sl_int_t status, const char *why)
     sl_http_finalize_request(r, status);
 }
 
-static void
+void
 sl_http_process_request_line(sl_event_t *rev)
 {
     u_char *p;
@@ -1097,7 +1071,7 @@ sl_http_writer(sl_http_request_t *r)
     sl_http_finalize_request(r, rc == SL_AGAIN ? SL_OK : rc);
 }
 
-static void
+void
 sl_http_finalize_connection(sl_http_request_t *r)
 {
     sl_http_core_loc_conf_t *clcf;
@@ -1207,7 +1181,7 @@ sl_http_close_request(sl_http_request_t *r, sl_int_t rc)
 }
 
 /* Runs the log phase and releases everything the request owns. */
-static void
+void
 sl_http_free_request(sl_http_request_t *r, sl_int_t rc)
 {
     sl_uint_t i, n;
@@ -1267,7 +1241,7 @@ sl_http_free_request(sl_http_request_t *r, sl_int_t rc)
     sl_destroy_pool(pool);
 }
 
-static void
+void
 sl_http_free_large_buffers(sl_http_conn_state_t *cs, sl_buf_t *keep)
 {
     sl_uint_t i;
@@ -1280,7 +1254,7 @@ sl_http_free_large_buffers(sl_http_conn_state_t *cs, sl_buf_t *keep)
     cs->nlarge = 0;
 }
 
-static void
+void
 sl_http_close_connection(sl_connection_t *c)
 {
     if (c->pool) {
@@ -1301,346 +1275,6 @@ sl_http_close_connection(sl_connection_t *c)
     }
     c->destroyed = 1;
     sl_close_connection(c);
-}
-
-/* Keep-alive ---------------------------------------------------------------- */
-
-static void
-sl_http_set_keepalive(sl_http_request_t *r)
-{
-    size_t rest, size;
-    sl_buf_t *b, *nb;
-    sl_event_t *rev;
-    sl_connection_t *c;
-    sl_http_conn_state_t *cs;
-    sl_http_addr_conf_t *addr_conf;
-    sl_http_core_loc_conf_t *clcf;
-    sl_http_core_srv_conf_t *cscf;
-
-    c = r->connection;
-    rev = c->read;
-    cs = sl_http_conn_state(c);
-    addr_conf = cs->addr_conf;
-    clcf = sl_http_get_module_loc_conf(r, sl_http_core_module);
-    cscf = addr_conf->default_server;
-
-    b = r->header_in;
-    rest = b->last - b->pos;
-
-    sl_http_free_request(r, 0);
-    c->data = addr_conf;
-
-    if (rest) {
-        /* a pipelined request: keep its bytes in a buffer of the normal size if they fit */
-        size = sl_max(rest, cscf->client_header_buffer_size);
-        if (b == c->buffer && b->pos != b->start) {
-            sl_memmove(b->start, b->pos, rest);
-            b->pos = b->start;
-            b->last = b->start + rest;
-            sl_http_free_large_buffers(cs, NULL);
-        } else if (b != c->buffer) {
-            if (rest <= cscf->client_header_buffer_size) {
-                sl_memcpy(c->buffer->start, b->pos, rest);
-                c->buffer->pos = c->buffer->start;
-                c->buffer->last = c->buffer->start + rest;
-                sl_http_free_large_buffers(cs, NULL);
-            } else {
-                /* the large buffer becomes the connection's buffer */
-                nb = b;
-                sl_memmove(nb->start, nb->pos, rest);
-                nb->pos = nb->start;
-                nb->last = nb->start + rest;
-                sl_http_free_large_buffers(cs, nb);
-                sl_free(c->buffer);
-                c->buffer = nb;
-            }
-        }
-        sl_unused(size);
-
-        cs->log.action = "reading client pipelined request line";
-        r = sl_http_create_request(c);
-        if (r == NULL) {
-            sl_http_close_connection(c);
-            return;
-        }
-        rev->handler = sl_http_process_request_line;
-        sl_event_add_timer(rev, cscf->client_header_timeout);
-        /*
-         * Posted, not called: a client that pipelines thousands of requests
-         * must not make each response recurse into the next request.
-         */
-        sl_post_event(rev, &sl_posted_events);
-        return;
-    }
-
-    /* idle: release everything but the slot */
-    sl_http_free_large_buffers(cs, NULL);
-    sl_http_connection_idle(c, addr_conf);
-
-    rev->handler = sl_http_keepalive_handler;
-    c->write->handler = sl_http_empty_handler;
-    c->idle = 1;
-    sl_reusable_connection(c, 1);
-    sl_event_add_timer(rev, clcf->keepalive_timeout);
-
-    if (sl_exiting) {
-        (void) sl_http_drain_idle(c);
-    }
-
-    if (rev->ready) {
-        /* more bytes wait in the socket: read them from the loop, not recursively */
-        sl_post_event(rev, &sl_posted_events);
-    }
-}
-
-static void
-sl_http_keepalive_handler(sl_event_t *rev)
-{
-    sl_connection_t *c;
-
-    c = rev->data;
-
-    if (c->close && !rev->timedout && sl_http_drain_idle(c)) {
-        sl_http_drain_idle_handler(rev);
-        return;
-    }
-
-    if (rev->timedout || c->close) {
-        sl_http_close_connection(c);
-        return;
-    }
-
-    /*
-     * The same path as a new connection's first bytes; the keep-alive timer
-     * stays until bytes arrive and the header timer replaces it.
-     */
-    rev->handler = sl_http_wait_request_handler;
-    sl_http_wait_request_handler(rev);
-
-    if (!c->destroyed && c->buffer == NULL && c->idle) {
-        /* nothing arrived after all: wait as an idle keep-alive connection again */
-        rev->handler = sl_http_keepalive_handler;
-    }
-}
-
-/* Draining idle connections of a stopping worker ------------------------------ */
-
-/*
- * A graceful stop (QUIT, or a reload that replaces this worker) must not
- * lose a request that a client is sending on an idle connection. HTTP/1.1
- * gives the server no way to close an idle connection atomically: whatever
- * instant it closes, a request may be on the wire, and closing with unread
- * bytes sends a reset. nginx closes every idle connection at once when the
- * stop begins, so a client that reuses its connection at that moment loses
- * its request. Here instead:
- *
- * - An idle connection (keep-alive, or accepted with no byte yet) is not
- *   closed at the stop: it is given a grace (SL_HTTP_DRAIN_GRACE, never
- *   more than its own timer had left). A request that arrives meanwhile is
- *   served normally and answered with "Connection: close" (r->keepalive is
- *   off while sl_exiting), then the connection closes after the response,
- *   the one moment a client knows not to send on it. A busy client (one
- *   that sends its next request as soon as it has the response) is always
- *   in this case.
- * - A response whose header promised keep-alive before the stop leads to
- *   the same grace (sl_http_finalize_connection), not to a close.
- * - When the grace ends, the socket is read once more: a request that came
- *   in since is still served. Only then is the connection closed, with a
- *   half-close first (FIN) and the read side drained until the client
- *   closes or SL_HTTP_DRAIN_LINGER passes: a request that crossed the FIN
- *   on the wire is read and dropped instead of answered with a reset, so
- *   the client sees a clean end of stream before any response, which is
- *   the signal HTTP clients retry on (RFC 9112, 9.3.1). That crossing is
- *   the only loss left, and only for a client that stayed silent through
- *   the whole grace and spoke within one round trip of its end.
- * - worker_shutdown_timeout and a shortage of connection slots (c->close
- *   with c->error, or c->close once draining) still close at once.
- */
-#define SL_HTTP_DRAIN_GRACE 1000
-#define SL_HTTP_DRAIN_LINGER 1000
-
-/*
- * Puts an idle connection of a stopping worker into the drain; returns 1 if
- * it is draining now (handled by sl_http_drain_idle_handler), 0 if it must
- * be closed at once (the worker is not stopping, or the deadline passed).
- */
-static sl_uint_t
-sl_http_drain_idle(sl_connection_t *c)
-{
-    sl_event_t *rev;
-    sl_msec_int_t left;
-
-    rev = c->read;
-
-    if (!sl_exiting || c->error || rev->handler == sl_http_drain_idle_handler) {
-        return 0;
-    }
-
-    c->close = 0;
-    left = SL_HTTP_DRAIN_GRACE;
-
-    if (rev->timer_set) {
-        /* a keep-alive or header timeout that ends sooner still ends the wait */
-        left = sl_min(left, (sl_msec_int_t) (rev->timer.key - sl_current_msec));
-        sl_event_del_timer(rev);
-    }
-
-    sl_event_add_timer(rev, left > 0 ? (sl_msec_t) left : 0);
-    rev->handler = sl_http_drain_idle_handler;
-    c->write->handler = sl_http_empty_handler;
-
-    return 1;
-}
-
-static void
-sl_http_drain_idle_handler(sl_event_t *rev)
-{
-    sl_connection_t *c;
-
-    c = rev->data;
-
-    if (c->close) {
-        /* out of slots or past worker_shutdown_timeout */
-        sl_http_close_connection(c);
-        return;
-    }
-
-    if (rev->timedout) {
-        /* the grace is over, but a request that arrived meanwhile is served */
-        rev->timedout = 0;
-        rev->ready = 1;
-    }
-
-    /* the read path of a new connection: with bytes, the request starts */
-    rev->handler = sl_http_wait_request_handler;
-    sl_http_wait_request_handler(rev);
-
-    if (c->destroyed || !c->idle || c->buffer != NULL) {
-        return;
-    }
-
-    if (rev->timer_set) {
-        /* a spurious wake-up within the grace */
-        rev->handler = sl_http_drain_idle_handler;
-        return;
-    }
-
-    /* nothing came within the grace: half-close, then drain until the client closes */
-    if (shutdown(c->fd, SHUT_WR) == -1) {
-        sl_connection_error(c, sl_socket_errno, "shutdown() failed");
-        sl_http_close_connection(c);
-        return;
-    }
-
-    rev->handler = sl_http_drain_linger_handler;
-    sl_event_add_timer(rev, SL_HTTP_DRAIN_LINGER);
-    sl_http_drain_linger_handler(rev);
-}
-
-static void
-sl_http_drain_linger_handler(sl_event_t *rev)
-{
-    ssize_t n;
-    sl_connection_t *c;
-    u_char buffer[SL_HTTP_DISCARD_BUFFER_SIZE];
-
-    c = rev->data;
-
-    if (rev->timedout || c->close) {
-        sl_http_close_connection(c);
-        return;
-    }
-
-    do {
-        n = c->recv(c, buffer, SL_HTTP_DISCARD_BUFFER_SIZE);
-
-        if (n == SL_ERROR || n == 0) {
-            sl_http_close_connection(c);
-            return;
-        }
-    } while (n > 0 && rev->ready);
-}
-
-/* Lingering close ---------------------------------------------------------- */
-
-typedef struct {
-    sl_msec_t deadline;
-    sl_msec_t timeout;
-} sl_http_lingering_t;
-
-static void
-sl_http_set_lingering_close(sl_connection_t *c)
-{
-    sl_event_t *rev;
-    sl_http_lingering_t *lg;
-    sl_http_conn_state_t *cs;
-    sl_http_core_loc_conf_t *clcf;
-    sl_http_conf_ctx_t *ctx;
-
-    rev = c->read;
-    cs = sl_http_conn_state(c);
-    ctx = cs->hc.conf_ctx;
-    clcf = ctx->loc_conf[sl_http_core_module.ctx_index];
-
-    lg = sl_palloc(c->pool, sizeof(sl_http_lingering_t));
-    if (lg == NULL) {
-        sl_http_close_connection(c);
-        return;
-    }
-    lg->deadline = sl_current_msec + clcf->lingering_time;
-    lg->timeout = clcf->lingering_timeout;
-    cs->request = NULL;
-    c->data = lg;
-
-    rev->handler = sl_http_lingering_close_handler;
-    c->write->handler = sl_http_lingering_close_handler;
-    c->log->action = "lingering close";
-
-    if (shutdown(c->fd, SHUT_WR) == -1) {
-        sl_connection_error(c, sl_socket_errno, "shutdown() failed");
-        sl_http_close_connection(c);
-        return;
-    }
-
-    sl_event_add_timer(rev, lg->timeout);
-    sl_http_lingering_close_handler(rev);
-}
-
-static void
-sl_http_lingering_close_handler(sl_event_t *rev)
-{
-    ssize_t n;
-    sl_msec_t timer;
-    sl_connection_t *c;
-    sl_http_lingering_t *lg;
-    u_char buffer[SL_HTTP_DISCARD_BUFFER_SIZE];
-
-    c = rev->data;
-    if (rev->write) {
-        return;
-    }
-    lg = c->data;
-
-    if (rev->timedout) {
-        sl_http_close_connection(c);
-        return;
-    }
-
-    timer = lg->deadline - sl_current_msec;
-    if ((sl_msec_int_t) timer <= 0) {
-        sl_http_close_connection(c);
-        return;
-    }
-
-    do {
-        n = c->recv(c, buffer, SL_HTTP_DISCARD_BUFFER_SIZE);
-        if (n == SL_ERROR || n == 0) {
-            sl_http_close_connection(c);
-            return;
-        }
-    } while (rev->ready);
-
-    sl_event_add_timer(rev, sl_min(timer, lg->timeout));
 }
 
 /* Log context ---------------------------------------------------------------- */
