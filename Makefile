@@ -33,7 +33,7 @@ CONFIGURE_DEPS = configure $(filter-out auto/lib,$(wildcard auto/*)) $(wildcard 
 FORMAT_DIRS = $(wildcard core http modules t/unit fuzz)
 
 .PHONY: default build unit test test-sanitizers run install format clean deps deps-build bench \
-        fuzz
+        soak fuzz
 
 default: build
 
@@ -105,6 +105,12 @@ bench: build
 	@sh auto/deps install bench
 	perl bench/run
 	perl bench/reload.pl --nginx
+
+# 30 minutes of mixed traffic with worker memory sampled each minute
+# (bench/README.md, "Soak"); MINUTES=N shortens it. Build without sanitizers.
+soak: build
+	@sh auto/deps install bench
+	perl bench/soak.pl $(if $(MINUTES),--minutes $(MINUTES))
 
 install: build
 	$(MAKE) -f objs/Makefile install
