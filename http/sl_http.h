@@ -177,6 +177,13 @@ sl_http_cleanup_t *sl_http_cleanup_add(sl_http_request_t *r, size_t size);
 /* Sets Content-Type from the location's types and the URI's extension. */
 sl_int_t sl_http_set_content_type(sl_http_request_t *r);
 /*
+ * Sets Location to path escaped again (it is a decoded URI: a name with CR,
+ * LF, a space, '?' or '%' must not split the field or change its meaning),
+ * then '/' when slash is set, then "?args"; the header filter makes it
+ * absolute. Returns SL_HTTP_MOVED_PERMANENTLY, or 500 when out of memory.
+ */
+sl_int_t sl_http_redirect_to_path(sl_http_request_t *r, sl_str_t *path, sl_uint_t slash);
+/*
  * True when the alias of the location that matched, joined to the rest of
  * the URI, would make a ".." segment: "location /img { alias /data/; }"
  * maps "/img../etc" to "/data/../etc". The URI itself never holds one (it

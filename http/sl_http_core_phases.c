@@ -74,63 +74,6 @@ sl_http_core_rewrite_phase(sl_http_request_t *r, sl_http_phase_handler_t *ph)
     return SL_OK;
 }
 
-/*
- * "location /api/ { proxy_pass ...; }" and a request for "/api": 301 to the
- * location's name, escaped, with the arguments kept. The header filter makes
- * it absolute under this location's absolute_redirect, server_name_in_redirect
- * and port_in_redirect, like every other redirect. Returns the status to
- * finalize with.
- */
-static sl_int_t
-sl_http_core_auto_redirect(sl_http_request_t *r, sl_http_core_loc_conf_t *clcf)
-{
-    u_char *location, *p;
-    size_t len, escape;
-    sl_str_t value;
-    sl_table_elt_t *h;
-
-    escape = 2 * sl_escape_uri(NULL, clcf->name.data, clcf->name.len, SL_ESCAPE_URI);
-
-    len = clcf->name.len + escape;
-    if (r->args.len) {
-        len += 1 + r->args.len;
-    }
-
-    location = sl_pnalloc(r->pool, len);
-    if (location == NULL) {
-        return SL_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (escape) {
-        p = (u_char *) sl_escape_uri(location, clcf->name.data, clcf->name.len, SL_ESCAPE_URI);
-
-    } else {
-        p = sl_cpymem(location, clcf->name.data, clcf->name.len);
-    }
-
-    if (r->args.len) {
-        *p++ = '?';
-        p = sl_cpymem(p, r->args.data, r->args.len);
-    }
-
-    if (r->headers_out.location) {
-        r->headers_out.location->hash = 0;
-        r->headers_out.location = NULL;
-    }
-
-    value.len = p - location;
-    value.data = location;
-
-    h = sl_http_add_response_header(r, "Location", &value);
-    if (h == NULL) {
-        return SL_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    r->headers_out.location = h;
-
-    return SL_HTTP_MOVED_PERMANENTLY;
-}
-
 sl_int_t
 sl_http_core_find_config_phase(sl_http_request_t *r, sl_http_phase_handler_t *ph)
 {
@@ -170,7 +113,11 @@ sl_http_core_find_config_phase(sl_http_request_t *r, sl_http_phase_handler_t *ph
     }
 
     if (rc == SL_DONE) {
-        sl_http_finalize_request(r, sl_http_core_auto_redirect(r, clcf));
+        /*
+         * "location /api/ { proxy_pass ...; }" and a request for "/api": 301
+         * to the location's name, escaped, with the arguments kept.
+         */
+        sl_http_finalize_request(r, sl_http_redirect_to_path(r, &clcf->name, 0));
         return SL_OK;
     }
 

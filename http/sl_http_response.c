@@ -334,6 +334,62 @@ sl_http_root_full_name(sl_http_request_t *r, sl_str_t *path, size_t reserved)
     return SL_OK;
 }
 
+sl_int_t
+sl_http_redirect_to_path(sl_http_request_t *r, sl_str_t *path, sl_uint_t slash)
+{
+    size_t len;
+    uintptr_t escape;
+    u_char *location, *p;
+    sl_str_t value;
+    sl_table_elt_t *h;
+
+    escape = sl_escape_uri(NULL, path->data, path->len, SL_ESCAPE_URI);
+
+    len = path->len + 2 * escape + (slash ? 1 : 0);
+    if (r->args.len) {
+        len += 1 + r->args.len;
+    }
+
+    location = sl_pnalloc(r->pool, len);
+    if (location == NULL) {
+        return SL_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (escape) {
+        p = (u_char *) sl_escape_uri(location, path->data, path->len, SL_ESCAPE_URI);
+
+    } else {
+        p = sl_cpymem(location, path->data, path->len);
+    }
+
+    if (slash) {
+        *p++ = '/';
+    }
+
+    if (r->args.len) {
+        *p++ = '?';
+        p = sl_cpymem(p, r->args.data, r->args.len);
+    }
+
+    if (r->headers_out.location) {
+        r->headers_out.location->hash = 0;
+        r->headers_out.location = NULL;
+    }
+
+    value.len = p - location;
+    value.data = location;
+
+    h = sl_http_add_response_header(r, "Location", &value);
+    if (h == NULL) {
+        return SL_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->headers_out.location = h;
+
+    return SL_HTTP_MOVED_PERMANENTLY;
+}
+
+
 sl_uint_t
 sl_http_alias_climbs(sl_http_request_t *r)
 {

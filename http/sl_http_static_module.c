@@ -28,60 +28,6 @@ sl_module_t sl_http_static_module = {
     NULL, NULL, NULL, NULL, NULL
 };
 
-/*
- * Answers 301 with Location: URI/ (and the arguments) for a directory. The
- * URI is the decoded one, so it is escaped again: a directory whose name
- * holds CR, LF, a space, '?' or '%' must not split the header or change
- * what the Location means.
- */
-static sl_int_t
-sl_http_static_redirect_dir(sl_http_request_t *r)
-{
-    size_t len;
-    uintptr_t escape;
-    u_char *location, *p;
-    sl_str_t value;
-    sl_table_elt_t *h;
-
-    escape = sl_escape_uri(NULL, r->uri.data, r->uri.len, SL_ESCAPE_URI);
-
-    len = r->uri.len + 2 * escape + 1;
-    if (r->args.len) {
-        len += 1 + r->args.len;
-    }
-
-    location = sl_pnalloc(r->pool, len);
-    if (location == NULL) {
-        return SL_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (escape) {
-        p = (u_char *) sl_escape_uri(location, r->uri.data, r->uri.len, SL_ESCAPE_URI);
-    } else {
-        p = sl_cpymem(location, r->uri.data, r->uri.len);
-    }
-    *p++ = '/';
-    if (r->args.len) {
-        *p++ = '?';
-        p = sl_cpymem(p, r->args.data, r->args.len);
-    }
-
-    if (r->headers_out.location) {
-        r->headers_out.location->hash = 0;
-        r->headers_out.location = NULL;
-    }
-
-    value.len = p - location;
-    value.data = location;
-    h = sl_http_add_response_header(r, "Location", &value);
-    if (h == NULL) {
-        return SL_HTTP_INTERNAL_SERVER_ERROR;
-    }
-    r->headers_out.location = h;
-
-    return SL_HTTP_MOVED_PERMANENTLY;
-}
-
 static sl_int_t
 sl_http_static_handler(sl_http_request_t *r)
 {
@@ -159,7 +105,7 @@ sl_http_static_handler(sl_http_request_t *r)
     }
 
     if (S_ISDIR(st.st_mode)) {
-        return sl_http_static_redirect_dir(r);
+        return sl_http_redirect_to_path(r, &r->uri, 1);
     }
 
     if (!S_ISREG(st.st_mode)) {
