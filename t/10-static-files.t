@@ -66,8 +66,11 @@ $t->write_file('data/a.txt', "aliased\n");
 $t->write_file('data/index.html', "data index\n");
 my $big = join('', map { sprintf("%07d\n", $_) } 0 .. 131071);    # 1 MB
 $t->write_file('html/big.txt', $big);
+# either side of the size up to which a file leaves with the header (1 KB)
+my %edge = map { $_ => join('', map { chr(32 + ($_ * 7) % 95) } 1 .. $_) } 1024, 1025;
+$t->write_file("html/edge$_.txt", $edge{$_}) for keys %edge;
 
-$t->plan(73);
+$t->plan(76);
 $t->run();
 
 sub get { my ($uri, @h) = @_; return http_parse(http_get($uri, headers => \@h)); }
@@ -193,6 +196,14 @@ is(get('/norange/file.txt', 'Range: bytes=0-4')->{status}, 200, 'max_ranges 0: 2
 is(get('/file.txt', 'Range: bytes=0-1', "If-Range: $etag")->{status}, 206, 'If-Range etag: 206');
 is(get('/file.txt', 'Range: bytes=0-1', 'If-Range: "old"')->{status}, 200, 'If-Range other: 200');
 is(get('/big.txt', 'Range: bytes=524288-524295')->{body}, "0065536\n", 'range in a large file');
+
+for my $n (1024, 1025) {
+    $r = get("/edge$n.txt");
+    ok($r->{status} == 200 && $r->{headers}{'content-length'} == $n && $r->{body} eq $edge{$n},
+       "a $n-byte file arrives whole");
+}
+is(get('/edge1024.txt', 'Range: bytes=1020-')->{body}, substr($edge{1024}, 1020),
+   'a range of a small file');
 
 # --- keep-alive after error answers -------------------------------------------------
 
