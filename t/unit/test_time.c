@@ -147,6 +147,29 @@ main(void)
     ok(m2 >= m1 + 20, "monotonic msec advances (%llu -> %llu)", (unsigned long long) m1,
        (unsigned long long) m2);
 
+    /*
+     * Millisecond resolution: a coarse clock moves in kernel ticks (4 ms or
+     * more), and a busy worker would see hundreds of requests in one
+     * "millisecond". 1.2 ms apart, every sample must differ.
+     */
+    {
+        int i, advanced;
+        struct timespec a, b;
+
+        advanced = 0;
+        for (i = 0; i < 20; i++) {
+            sl_time_update();
+            m1 = sl_current_msec;
+            clock_gettime(CLOCK_MONOTONIC, &a);
+            do {
+                clock_gettime(CLOCK_MONOTONIC, &b);
+            } while ((b.tv_sec - a.tv_sec) * 1000000000L + (b.tv_nsec - a.tv_nsec) < 1200000L);
+            sl_time_update();
+            advanced += sl_current_msec > m1;
+        }
+        is_int(advanced, 20, "monotonic msec has millisecond resolution");
+    }
+
     setenv("TZ", "XYZ+3", 1);
     tzset();
     sleep_ms(1010);
