@@ -451,8 +451,12 @@ sl_epoll_del_connection(sl_connection_t *c, sl_uint_t closing)
 {
     struct epoll_event ee;
 
-    /* Closing the last reference to a socket removes it from every epoll set. */
-    if (!closing && (c->read->active || c->write->active)) {
+    /*
+     * Closing the last reference to a socket removes it from every epoll set;
+     * after sl_epoll_done() (a single process closing its listeners on the
+     * way out) there is no set left to remove it from.
+     */
+    if (!closing && sl_epoll_fd != -1 && (c->read->active || c->write->active)) {
         ee.events = 0;
         ee.data.ptr = NULL;
 

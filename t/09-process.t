@@ -85,7 +85,7 @@ sub served
     return $r && ($rw ? $r->{status} == 200 : $r->{status} > 0);
 }
 
-$t->plan(21);
+$t->plan(27);
 
 # --- worker_processes from -g ------------------------------------------------------
 
@@ -187,3 +187,20 @@ ok(!-e $t->prefix . 'logs/sluice.pid', 'QUIT: pid file removed');
 my $status = $t->stop();
 is(defined $status ? $status >> 8 : -1, 0, 'QUIT: exit code 0');
 ok(!http_get('/', timeout => 1), 'QUIT: port closed');
+
+# --- master_process off ----------------------------------------------------------------------
+
+# One process serves; TERM and QUIT stop it cleanly (nothing above notice in the log).
+for my $sig ('TERM', 'QUIT') {
+    $t->write_conf(conf('master_process off;'));
+    unlink $t->prefix . 'logs/error.log';
+    $t->run();
+    ok(served(), "master_process off: requests served ($sig)");
+    $t->signal($sig);
+    my $gone = time() + 10;
+    sleep 0.05 while alive($t->pid) && time() < $gone;
+    ok(!alive($t->pid), "master_process off: $sig stops the process");
+    $t->stop();
+    unlike($t->error_log, qr/\[(?:alert|crit|emerg|error)\]/,
+           "master_process off: $sig leaves no alert in the log");
+}
