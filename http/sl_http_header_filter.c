@@ -216,50 +216,32 @@ sl_http_header_redirect_host(sl_http_request_t *r, sl_http_core_loc_conf_t *clcf
  * HTAB (RFC 9110, 5.5): a CR or LF there would end the field early and let
  * whatever follows be read as a field of its own or as the body. Values
  * built from request data (add_header X-Uri $uri, with a decoded "%0d%0a"
- * in the URI) are how one gets there; the drop is logged.
+ * in the URI) are how one gets there; the drop is logged. Returns 1 when
+ * h was dropped. Called from the pass that sizes the header, so the fields
+ * are walked once.
  */
-static void
-sl_http_header_drop_unsafe(sl_http_request_t *r)
+static sl_uint_t
+sl_http_header_drop_unsafe(sl_http_request_t *r, sl_table_elt_t *h)
 {
     u_char *p, *last;
-    sl_uint_t i;
-    sl_list_part_t *part;
-    sl_table_elt_t *header;
 
-    part = &r->headers_out.headers.part;
-    header = part->elts;
+    p = h->value.data;
+    last = p + h->value.len;
 
-    for (i = 0; /* void */; i++) {
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-            part = part->next;
-            header = part->elts;
-            i = 0;
-            if (part->nelts == 0) {
-                continue;
-            }
-        }
-
-        if (header[i].hash == 0) {
-            continue;
-        }
-
-        p = header[i].value.data;
-        last = p + header[i].value.len;
-
-        while (p < last && (*p >= 0x20 || *p == '\t') && *p != 0x7f) {
-            p++;
-        }
-
-        if (p < last) {
-            sl_log_error(SL_LOG_ERR, r->connection->log, 0,
-                         "response header \"%V\" has a control character in its value, "
-                         "not sent", &header[i].key);
-            header[i].hash = 0;
-        }
+    while (p < last && (*p >= 0x20 || *p == '\t') && *p != 0x7f) {
+        p++;
     }
+
+    if (p == last) {
+        return 0;
+    }
+
+    sl_log_error(SL_LOG_ERR, r->connection->log, 0,
+                 "response header \"%V\" has a control character in its value, not sent",
+                 &h->key);
+    h->hash = 0;
+
+    return 1;
 }
 
 static sl_int_t
@@ -360,8 +342,10 @@ sl_http_header_filter(sl_http_request_t *r)
     absolute = 0;
     sl_str_null(&host);
 
-    /* before Location is taken out of the list below: it is checked with the others */
-    sl_http_header_drop_unsafe(r);
+    /* Location leaves the list below when made absolute: it is checked here */
+    if (r->headers_out.location && r->headers_out.location->hash) {
+        (void) sl_http_header_drop_unsafe(r, r->headers_out.location);
+    }
 
     if (r->headers_out.location && r->headers_out.location->hash
         && r->headers_out.location->value.len && r->headers_out.location->value.data[0] == '/'
@@ -422,7 +406,7 @@ sl_http_header_filter(sl_http_request_t *r)
                 continue;
             }
         }
-        if (header[i].hash == 0) {
+        if (header[i].hash == 0 || sl_http_header_drop_unsafe(r, &header[i])) {
             continue;
         }
         len += header[i].key.len + sizeof(": ") - 1 + header[i].value.len + sizeof(CRLF) - 1;

@@ -963,19 +963,7 @@ static sl_http_variable_t sl_http_proxy_vars[] = {
 static sl_int_t
 sl_http_proxy_add_variables(sl_conf_t *cf)
 {
-    sl_http_variable_t *var, *v;
-
-    for (v = sl_http_proxy_vars; v->name.len; v++) {
-        var = sl_http_add_variable(cf, &v->name, v->flags);
-        if (var == NULL) {
-            return SL_ERROR;
-        }
-
-        var->get_handler = v->get_handler;
-        var->data = v->data;
-    }
-
-    return SL_OK;
+    return sl_http_add_variables(cf, sl_http_proxy_vars);
 }
 
 

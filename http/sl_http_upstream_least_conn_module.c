@@ -39,24 +39,10 @@ sl_module_t sl_http_upstream_least_conn_module = {
 static char *
 sl_http_upstream_least_conn(sl_conf_t *cf, sl_command_t *cmd, void *conf)
 {
-    sl_http_upstream_srv_conf_t *uscf;
-
     sl_unused(cmd);
     sl_unused(conf);
 
-    uscf = sl_http_conf_get_module_srv_conf(cf, sl_http_upstream_module);
-
-    if (uscf->peer.init_upstream != NULL) {
-        sl_conf_log_error(SL_LOG_WARN, cf, 0, "load balancing method redefined");
-    }
-
-    uscf->peer.init_upstream = sl_http_upstream_init_least_conn;
-
-    uscf->flags = SL_HTTP_UPSTREAM_CREATE | SL_HTTP_UPSTREAM_WEIGHT | SL_HTTP_UPSTREAM_MAX_CONNS
-                  | SL_HTTP_UPSTREAM_MAX_FAILS | SL_HTTP_UPSTREAM_FAIL_TIMEOUT
-                  | SL_HTTP_UPSTREAM_DOWN | SL_HTTP_UPSTREAM_BACKUP;
-
-    return SL_CONF_OK;
+    return sl_http_upstream_set_balancer(cf, sl_http_upstream_init_least_conn, 1);
 }
 
 

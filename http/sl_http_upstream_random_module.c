@@ -74,21 +74,12 @@ sl_http_upstream_random_create_conf(sl_conf_t *cf)
 static char *
 sl_http_upstream_random(sl_conf_t *cf, sl_command_t *cmd, void *conf)
 {
-    sl_uint_t i;
     sl_str_t *value;
-    sl_http_upstream_server_t *server;
-    sl_http_upstream_srv_conf_t *uscf;
     sl_http_upstream_random_srv_conf_t *rcf = conf;
 
     sl_unused(cmd);
 
     value = cf->args->elts;
-
-    uscf = sl_http_conf_get_module_srv_conf(cf, sl_http_upstream_module);
-
-    if (uscf->peer.init_upstream != NULL) {
-        sl_conf_log_error(SL_LOG_WARN, cf, 0, "load balancing method redefined");
-    }
 
     if (cf->args->nelts > 1) {
         if (!sl_str_eq_lit(&value[1], "two")) {
@@ -104,25 +95,7 @@ sl_http_upstream_random(sl_conf_t *cf, sl_command_t *cmd, void *conf)
         }
     }
 
-    if (uscf->servers != NULL) {
-        server = uscf->servers->elts;
-
-        for (i = 0; i < uscf->servers->nelts; i++) {
-            if (server[i].backup) {
-                sl_conf_log_error(SL_LOG_EMERG, cf, 0,
-                                  "balancing method does not support parameter \"backup\"");
-                return SL_CONF_ERROR;
-            }
-        }
-    }
-
-    uscf->peer.init_upstream = sl_http_upstream_init_random;
-
-    uscf->flags = SL_HTTP_UPSTREAM_CREATE | SL_HTTP_UPSTREAM_WEIGHT | SL_HTTP_UPSTREAM_MAX_CONNS
-                  | SL_HTTP_UPSTREAM_MAX_FAILS | SL_HTTP_UPSTREAM_FAIL_TIMEOUT
-                  | SL_HTTP_UPSTREAM_DOWN;
-
-    return SL_CONF_OK;
+    return sl_http_upstream_set_balancer(cf, sl_http_upstream_init_random, 0);
 }
 
 

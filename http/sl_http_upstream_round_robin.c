@@ -567,3 +567,37 @@ sl_http_upstream_free_round_robin_peer(sl_peer_connection_t *pc, void *data, sl_
         pc->tries--;
     }
 }
+
+
+char *
+sl_http_upstream_set_balancer(sl_conf_t *cf, sl_http_upstream_init_pt init, sl_uint_t backup)
+{
+    sl_uint_t i;
+    sl_http_upstream_server_t *server;
+    sl_http_upstream_srv_conf_t *uscf;
+
+    uscf = sl_http_conf_get_module_srv_conf(cf, sl_http_upstream_module);
+
+    if (uscf->peer.init_upstream != NULL) {
+        sl_conf_log_error(SL_LOG_WARN, cf, 0, "load balancing method redefined");
+    }
+
+    if (!backup && uscf->servers != NULL) {
+        server = uscf->servers->elts;
+
+        for (i = 0; i < uscf->servers->nelts; i++) {
+            if (server[i].backup) {
+                sl_conf_log_error(SL_LOG_EMERG, cf, 0,
+                                  "balancing method does not support parameter \"backup\"");
+                return SL_CONF_ERROR;
+            }
+        }
+    }
+
+    uscf->peer.init_upstream = init;
+    uscf->flags = SL_HTTP_UPSTREAM_CREATE | SL_HTTP_UPSTREAM_WEIGHT | SL_HTTP_UPSTREAM_MAX_CONNS
+                  | SL_HTTP_UPSTREAM_MAX_FAILS | SL_HTTP_UPSTREAM_FAIL_TIMEOUT
+                  | SL_HTTP_UPSTREAM_DOWN | (backup ? SL_HTTP_UPSTREAM_BACKUP : 0);
+
+    return SL_CONF_OK;
+}

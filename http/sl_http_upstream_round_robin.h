@@ -189,4 +189,14 @@ void sl_http_upstream_rr_use_peer(sl_peer_connection_t *pc, sl_http_upstream_rr_
  */
 sl_int_t sl_http_upstream_rr_use_backup(sl_http_upstream_rr_peer_data_t *rrp);
 
+/*
+ * Makes init the balancing method of the upstream {} block being parsed
+ * (a warning when it replaces one), with the server parameters such a
+ * method supports: weight, max_conns, max_fails, fail_timeout, down, and
+ * backup only when backup is set (a server already declared "backup" is
+ * refused then). SL_CONF_OK or SL_CONF_ERROR (logged with file:line).
+ */
+char *sl_http_upstream_set_balancer(sl_conf_t *cf, sl_http_upstream_init_pt init,
+                                    sl_uint_t backup);
+
 #endif /* SL_HTTP_UPSTREAM_ROUND_ROBIN_H */

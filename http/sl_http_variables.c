@@ -1107,6 +1107,25 @@ sl_http_add_variable(sl_conf_t *cf, sl_str_t *name, sl_uint_t flags)
     return v;
 }
 
+
+sl_int_t
+sl_http_add_variables(sl_conf_t *cf, sl_http_variable_t *vars)
+{
+    sl_http_variable_t *var, *v;
+
+    for (v = vars; v->name.len; v++) {
+        var = sl_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return SL_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return SL_OK;
+}
+
 sl_int_t
 sl_http_get_variable_index(sl_conf_t *cf, sl_str_t *name)
 {

@@ -45,6 +45,11 @@ struct sl_http_variable_s {
 
 /* Declares a variable (in preconfiguration); NULL when it conflicts. */
 sl_http_variable_t *sl_http_add_variable(sl_conf_t *cf, sl_str_t *name, sl_uint_t flags);
+/*
+ * Declares every variable of a module's table (ended by sl_http_null_variable)
+ * with its handler and data; SL_OK, or SL_ERROR when one conflicts.
+ */
+sl_int_t sl_http_add_variables(sl_conf_t *cf, sl_http_variable_t *vars);
 /* Index of a variable by name; resolved (or refused) after parsing. SL_ERROR on error. */
 sl_int_t sl_http_get_variable_index(sl_conf_t *cf, sl_str_t *name);
 /* The value of an indexed variable (cached); NULL on error. */
