@@ -114,6 +114,11 @@ sub serve
             send_all($conn, "$head\r\n$body") or return;
         }
 
+        # Drain only after a pause: the proxy must see the answer while its
+        # request is still unsent, so whether it may reuse the connection
+        # never depends on how fast this side reads (a proxy that finished
+        # sending would rightly pool a connection this loop never serves).
+        select(undef, undef, undef, 1) if $mode eq 'early';
         1 while sysread($conn->{sock}, my $drop, 65536);
         return;
     }
