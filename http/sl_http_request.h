@@ -203,6 +203,14 @@ struct sl_http_request_s {
  */
 void sl_http_discarded_request_body_handler(sl_http_request_t *r);
 
+/*
+ * Keeps bytes read past the end of a chunked body (the next pipelined
+ * request) in the header buffer, after everything parsed so far, where
+ * keep-alive processing finds them. Without room the connection closes
+ * after this response instead.
+ */
+void sl_http_body_keep_rest(sl_http_request_t *r, u_char *pos, u_char *last);
+
 /* The HTTP connection handler set on every HTTP listener. */
 void sl_http_init_connection(sl_connection_t *c);
 

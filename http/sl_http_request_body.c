@@ -18,13 +18,7 @@ static sl_int_t sl_http_do_read_client_request_body(sl_http_request_t *r);
 static sl_int_t sl_http_read_discarded_request_body(sl_http_request_t *r);
 
 
-/*
- * Keeps bytes read past the end of a chunked body (the next pipelined
- * request) in the header buffer, after everything parsed so far, where
- * keep-alive processing finds them. Without room the connection closes
- * after this response instead.
- */
-static void
+void
 sl_http_body_keep_rest(sl_http_request_t *r, u_char *pos, u_char *last)
 {
     sl_buf_t *b;

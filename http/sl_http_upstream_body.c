@@ -973,30 +973,6 @@ sl_http_upstream_init_request_body(sl_http_request_t *r, sl_http_upstream_t *u,
 }
 
 
-/* Keeps bytes read past a chunked body (the next request) for keep-alive, or gives it up. */
-static void
-sl_http_upstream_body_keep_rest(sl_http_request_t *r, u_char *pos, u_char *last)
-{
-    size_t n;
-    sl_buf_t *b;
-
-    n = last - pos;
-    b = r->header_in;
-
-    if (n == 0) {
-        return;
-    }
-
-    if (b->pos == b->last && (size_t) (b->end - b->last) >= n) {
-        sl_memcpy(b->last, pos, n);
-        b->last += n;
-        return;
-    }
-
-    r->keepalive = 0;
-}
-
-
 /*
  * Takes body bytes from in into bo->buf (moving them down in place when
  * in lies inside it). SL_OK (more may come), SL_DONE (the body ended) or
@@ -1146,7 +1122,7 @@ sl_http_upstream_read_request_body(sl_http_request_t *r, sl_http_upstream_t *u)
             rc = sl_http_upstream_body_take(r, bo, &in);
 
             if (rc == SL_DONE) {
-                sl_http_upstream_body_keep_rest(r, in.pos, in.last);
+                sl_http_body_keep_rest(r, in.pos, in.last);
             }
         }
 

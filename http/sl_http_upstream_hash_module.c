@@ -448,56 +448,9 @@ sl_http_upstream_init_chash_peer(sl_http_request_t *r, sl_http_upstream_srv_conf
 }
 
 
-/*
- * Among the usable, untried peers of the list whose server name is server,
- * the smooth round robin choice; NULL when none. Call with the list locked.
- */
-static sl_http_upstream_rr_peer_t *
-sl_http_upstream_chash_choose(sl_http_upstream_rr_peer_data_t *rrp, sl_str_t *server,
-                              time_t now)
-{
-    sl_int_t total;
-    sl_uint_t i, best_i;
-    sl_http_upstream_rr_peer_t *peer, *best;
-
-    best = NULL;
-    best_i = 0;
-    total = 0;
-
-    for (peer = rrp->peers->peer, i = 0; peer != NULL; peer = peer->next, i++) {
-        if (sl_http_upstream_rr_tried(rrp, i) || !sl_str_eq(&peer->server, server)
-            || !sl_http_upstream_rr_peer_usable(peer, now)) {
-            continue;
-        }
-
-        peer->current_weight += peer->effective_weight;
-        total += peer->effective_weight;
-
-        if (peer->effective_weight < peer->weight) {
-            peer->effective_weight++;
-        }
-
-        if (best == NULL || peer->current_weight > best->current_weight) {
-            best = peer;
-            best_i = i;
-        }
-    }
-
-    if (best == NULL) {
-        return NULL;
-    }
-
-    best->current_weight -= total;
-    sl_http_upstream_rr_set_tried(rrp, best_i);
-
-    return best;
-}
-
-
 static sl_int_t
 sl_http_upstream_get_chash_peer(sl_peer_connection_t *pc, void *data)
 {
-    time_t now;
     sl_str_t *server;
     sl_http_upstream_rr_peer_t *best;
     sl_http_upstream_rr_peers_t *peers;
@@ -517,12 +470,10 @@ sl_http_upstream_get_chash_peer(sl_peer_connection_t *pc, void *data)
         return sl_http_upstream_get_round_robin_peer(pc, &hp->rrp);
     }
 
-    now = sl_time();
-
     for (;;) {
         server = points->point[hp->hash % points->number].server;
 
-        best = sl_http_upstream_chash_choose(&hp->rrp, server, now);
+        best = sl_http_upstream_rr_choose_peer(&hp->rrp, server);
 
         if (best != NULL) {
             break;

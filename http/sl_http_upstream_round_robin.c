@@ -369,10 +369,9 @@ sl_http_upstream_get_round_robin_peer(sl_peer_connection_t *pc, void *data)
         }
 
         sl_http_upstream_rr_set_tried(rrp, 0);
-        rrp->current = peer;
 
     } else {
-        peer = sl_http_upstream_rr_choose_peer(rrp);
+        peer = sl_http_upstream_rr_choose_peer(rrp, NULL);
 
         if (peer == NULL) {
             goto failed;
@@ -394,7 +393,7 @@ failed:
 
         sl_http_upstream_rr_peers_lock(peers);
 
-        peer = sl_http_upstream_rr_choose_peer(rrp);
+        peer = sl_http_upstream_rr_choose_peer(rrp, NULL);
 
         if (peer != NULL) {
             sl_http_upstream_rr_use_peer(pc, rrp, peer);
@@ -432,7 +431,7 @@ sl_http_upstream_rr_use_backup(sl_http_upstream_rr_peer_data_t *rrp)
 
 
 sl_http_upstream_rr_peer_t *
-sl_http_upstream_rr_choose_peer(sl_http_upstream_rr_peer_data_t *rrp)
+sl_http_upstream_rr_choose_peer(sl_http_upstream_rr_peer_data_t *rrp, const sl_str_t *server)
 {
     time_t now;
     sl_int_t total;
@@ -445,11 +444,9 @@ sl_http_upstream_rr_choose_peer(sl_http_upstream_rr_peer_data_t *rrp)
     p = 0;
 
     for (peer = rrp->peers->peer, i = 0; peer != NULL; peer = peer->next, i++) {
-        if (sl_http_upstream_rr_tried(rrp, i)) {
-            continue;
-        }
-
-        if (!sl_http_upstream_rr_peer_usable(peer, now)) {
+        if (sl_http_upstream_rr_tried(rrp, i)
+            || (server != NULL && !sl_str_eq(&peer->server, server))
+            || !sl_http_upstream_rr_peer_usable(peer, now)) {
             continue;
         }
 
@@ -473,7 +470,6 @@ sl_http_upstream_rr_choose_peer(sl_http_upstream_rr_peer_data_t *rrp)
     best->current_weight -= total;
 
     sl_http_upstream_rr_set_tried(rrp, p);
-    rrp->current = best;
 
     return best;
 }

@@ -160,11 +160,13 @@ void sl_http_upstream_free_round_robin_peer(sl_peer_connection_t *pc, void *data
                                             sl_uint_t state);
 
 /*
- * Smooth weighted round robin over the usable, untried peers of rrp->peers:
- * marks the chosen peer tried and sets rrp->current. Returns the peer or
- * NULL. For balancers that fall back to it; call with the list locked.
+ * Smooth weighted round robin over the usable, untried peers of rrp->peers
+ * (only those whose server name is server, unless it is NULL): marks the
+ * chosen peer tried. Returns the peer or NULL; sl_http_upstream_rr_use_peer()
+ * takes it. Call with the list locked.
  */
-sl_http_upstream_rr_peer_t *sl_http_upstream_rr_choose_peer(sl_http_upstream_rr_peer_data_t *rrp);
+sl_http_upstream_rr_peer_t *sl_http_upstream_rr_choose_peer(sl_http_upstream_rr_peer_data_t *rrp,
+                                                            const sl_str_t *server);
 
 /* Whether peer number n of the list being tried was tried by this request, and marking it. */
 #define sl_http_upstream_rr_tried(rrp, n) \
